@@ -1,0 +1,85 @@
+# One entry point for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PYTHON      ?= python3
+# Shared caches for the test containers (debootstrap and apt .debs): one download per machine.
+LAB_CACHE_DIR ?= /var/cache/gpu-lab
+LAB_IMAGES  ?= debian12 debian13
+SCENARIOS   ?= $(sort $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+SYSTEM_PACKAGES := podman runc debootstrap gnupg apt-utils dpkg-dev fakeroot uidmap \
+                   containernetworking-plugins python3-venv make git
+
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export CONTAINERS_CONF := $(CURDIR)/.config/containers/containers.conf
+export LAB_CACHE_DIR
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PYTHONUNBUFFERED := 1
+
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements.yml | sha256sum | cut -c1-12)
+
+.PHONY: help setup system-packages images lab lab-destroy provision test lint unit integration molecule scenario clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+system-packages: ## Install the Debian packages the toolchain needs (as root)
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "Missing system packages: $$missing. Run 'make setup' as root, or: sudo apt-get install $$missing" >&2; exit 1; fi; \
+	  echo "Installing system packages: $$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): requirements.txt requirements.yml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: system-packages $(STAMP) ## Install system packages, the virtualenv and check collections and podman
+	@$(VENV)/bin/python tests/tools/check_collections.py
+	@$(VENV)/bin/python tests/tools/check_podman.py
+	@mkdir -p $(addprefix $(LAB_CACHE_DIR)/apt/,$(LAB_IMAGES))
+
+images: setup ## Build the lab's base images (only when their recipe changed)
+	$(VENV)/bin/python tests/images/build.py $(LAB_IMAGES)
+	@$(VENV)/bin/python tests/tools/check_podman.py --image localhost/gpu-lab:$(firstword $(LAB_IMAGES))
+
+lab: images ## Create the container lab (LAB_NODES=2) and provision it with playbooks/site.yml
+	ansible-playbook playbooks/lab.yml -e lab_nodes=$${LAB_NODES:-2}
+
+lab-destroy: setup ## Remove the lab's containers and its generated inventory
+	ansible-playbook playbooks/lab-destroy.yml
+
+provision: setup ## Run playbooks/site.yml against INVENTORY (default: the lab)
+	ansible-playbook -i $${INVENTORY:-inventory/lab} playbooks/site.yml $${ARGS:-}
+
+lint: setup ## yamllint, ansible-lint (production profile), ruff
+	yamllint --strict .
+	ansible-lint --profile production
+	ruff check .
+
+unit: setup ## Unit tests of the Python code (plugins, modules, test tools)
+	pytest tests/unit
+
+integration: images ## Tests of the test tooling itself (the signed apt mirror against real apt)
+	pytest tests/integration
+
+molecule: images ## Every Molecule scenario (check, converge, idempotence, verify)
+	@for s in $(SCENARIOS); do \
+	  echo "=== molecule test -s $$s ($$(date +%T))"; \
+	  start=$$(date +%s); molecule test -s $$s; echo "=== $$s passed in $$(( $$(date +%s) - start ))s"; \
+	done
+
+scenario: images ## One Molecule scenario: make scenario S=node_base [CMD=converge]
+	molecule $${CMD:-test} -s $(S)
+
+test: lint unit integration molecule ## The whole suite: what CI runs
+	@echo "All tests passed."
+
+clean: ## Remove the virtualenv and caches in the repository (not the lab's package cache)
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache
