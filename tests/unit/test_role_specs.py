@@ -21,7 +21,9 @@ def test_there_are_roles():
 def test_argument_spec_keys_equal_defaults_keys(role):
     defaults = set(load(ROOT / "roles" / role / "defaults" / "main.yml"))
     spec = load(ROOT / "roles" / role / "meta" / "argument_specs.yml")
-    options = set(spec["argument_specs"]["main"].get("options", {}))
+    all_options = spec["argument_specs"]["main"].get("options", {})
+    options = {k for k, v in all_options.items() if not v.get("required")}
+    assert not defaults & (set(all_options) - options), f"{role}: required options must not have defaults"
     assert not defaults - options, f"{role}: defaults without an argument_spec: {sorted(defaults - options)}"
     assert not options - defaults, f"{role}: argument_specs without a default: {sorted(options - defaults)}"
 
@@ -34,9 +36,10 @@ def test_every_default_is_prefixed_with_the_role_name(role):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_default_is_in_the_role_readme(role):
+def test_every_variable_is_in_the_role_readme(role):
     readme = (ROOT / "roles" / role / "README.md").read_text(encoding="utf-8")
-    missing = [k for k in load(ROOT / "roles" / role / "defaults" / "main.yml") if k not in readme]
+    spec = load(ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    missing = [k for k in spec if k not in readme]
     assert not missing, f"{role}: README.md does not document {missing}"
 
 

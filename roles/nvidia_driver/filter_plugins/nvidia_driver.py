@@ -1,0 +1,38 @@
+"""Filters of the nvidia_driver role: read apt's version listings, compare driver versions."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from typing import Any
+
+
+def madison_in_branch(madison_stdout: str, pattern: str) -> list[str]:
+    """Versions in `apt-cache madison` output that match a version glob ("580.*", "580.95.05-1").
+
+    >>> madison_in_branch(" nvidia-smi | 580.95.05-1 | http://x/ Packages\\n", "580.*")
+    ['580.95.05-1']
+    """
+    versions = []
+    for line in madison_stdout.splitlines():
+        fields = [f.strip() for f in line.split("|")]
+        if len(fields) >= 3 and fields[1] and fields[1] not in versions:
+            version = fields[1]
+            if fnmatch.fnmatchcase(upstream_version(version), pattern) or fnmatch.fnmatchcase(version, pattern):
+                versions.append(version)
+    return versions
+
+
+def upstream_version(debian_version: str | None) -> str:
+    """The driver's own version in a Debian package version: '1:580.95.05-1~deb12u1' -> '580.95.05'."""
+    if not debian_version:
+        return ""
+    version = debian_version.split(":", 1)[-1]
+    match = re.match(r"^(\d+(?:\.\d+)+)", version)
+    return match.group(1) if match else version
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"madison_in_branch": madison_in_branch, "nvidia_upstream_version": upstream_version}
