@@ -33,6 +33,26 @@ def upstream_version(debian_version: str | None) -> str:
     return match.group(1) if match else version
 
 
+def packages_in_branch(dpkg_query_stdout: str, globs: str, pattern: str) -> list[str]:
+    """Installed packages matching the pin's globs whose version is in the branch.
+
+    Input is `dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n'`; only installed ('ii', 'hi') count.
+    Every such package is held, dependencies included, so no part of the driver moves alone.
+    """
+    names = []
+    for line in dpkg_query_stdout.splitlines():
+        fields = line.split()
+        if len(fields) < 3 or fields[2][1:2] != "i":
+            continue
+        name, version = fields[0], fields[1]
+        in_glob = any(fnmatch.fnmatchcase(name, g) for g in globs.split())
+        in_branch = fnmatch.fnmatchcase(upstream_version(version), pattern) or fnmatch.fnmatchcase(version, pattern)
+        if in_glob and in_branch and name not in names:
+            names.append(name)
+    return sorted(names)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"madison_in_branch": madison_in_branch, "nvidia_upstream_version": upstream_version}
+        return {"madison_in_branch": madison_in_branch, "nvidia_upstream_version": upstream_version,
+                "nvidia_packages_in_branch": packages_in_branch}

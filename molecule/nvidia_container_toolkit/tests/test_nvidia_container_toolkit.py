@@ -1,0 +1,58 @@
+"""container_engine + nvidia_container_toolkit: merged configs, pinned packages, docker info lists nvidia."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+PACKAGES = ["nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools",
+            "libnvidia-container1"]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_toolkit_package_is_pinned_version_and_held(host, package):
+    pkg = host.package(package)
+    assert pkg.is_installed, f"{package} is not installed"
+    assert pkg.version == "1.17.8-1", f"{package}: {pkg.version}, expected 1.17.8-1 (1.18.0-1 is offered)"
+    assert host.run(f"dpkg --get-selections {package}").stdout.split()[-1] == "hold"
+
+
+def test_every_user_key_survives_in_daemon_json(host):
+    config = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    assert config["data-root"] == "/var/lib/docker-user"
+    assert config["storage-driver"] == "vfs"
+    assert config["log-driver"] == "json-file" and config["log-opts"] == {"max-size": "10m", "max-file": "3"}
+    assert config["registry-mirrors"] == ["https://mirror.invalid"]
+    assert config["live-restore"] is False
+    assert config["runtimes"]["nvidia"]["path"] == "nvidia-container-runtime"
+    assert "default-runtime" not in config
+
+
+def test_docker_runs_and_lists_the_nvidia_runtime(host):
+    assert host.service("docker").is_running
+    info = host.run("docker info --format '{{json .Runtimes}} {{.DockerRootDir}}'")
+    assert info.rc == 0, info.stderr
+    assert '"nvidia"' in info.stdout, info.stdout
+    assert "/var/lib/docker-user" in info.stdout, "Docker does not use the user's data-root"
+
+
+def test_containerd_keeps_the_users_settings_and_imports_the_drop_in(host):
+    config = host.file("/etc/containerd/config.toml").content_string
+    assert "# The user's containerd settings: must survive.\n" in config
+    assert 'root = "/var/lib/containerd-user"' in config
+    assert 'sandbox_image = "registry.invalid/pause:3.9"' in config
+    assert "/etc/containerd/conf.d/*.toml" in config
+    drop_in = host.file("/etc/containerd/conf.d/99-nvidia.toml").content_string
+    assert 'BinaryName = "/usr/bin/nvidia-container-runtime"' in drop_in
+    assert host.service("containerd").is_running
+
+
+def test_containerd_loads_the_merged_configuration(host):
+    dump = host.run("containerd config dump")
+    assert dump.rc == 0, dump.stderr
+    assert "nvidia" in dump.stdout and "/var/lib/containerd-user" in dump.stdout
+
+
+def test_no_cdi_spec_without_a_gpu(host):
+    assert not host.file("/etc/cdi/nvidia.yaml").exists

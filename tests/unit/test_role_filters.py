@@ -1,0 +1,57 @@
+"""Small filters of the roles: apt version listings, check lines, error totals."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FIXTURES, load_module
+
+driver = load_module("roles/nvidia_driver/filter_plugins/nvidia_driver.py")
+health = load_module("roles/gpu_health/filter_plugins/gpu_health.py")
+memory = load_module("roles/memory_health/filter_plugins/memory_health.py")
+
+# Captured in a Debian 12 container with contrib/non-free and bookworm-backports (2026-11-26).
+MADISON = (FIXTURES / "apt" / "debian12_madison_nvidia-driver.txt").read_text()
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    ("535.*", ["535.309.01-0+deb12u1", "535.261.03-1", "535.216.03-2~bpo12+1"]),
+    ("550.*", []),
+    ("535.261.03-1", ["535.261.03-1"]),
+])
+def test_madison_versions_in_a_branch(pattern, expected):
+    assert driver.madison_in_branch(MADISON, pattern) == expected
+
+
+@pytest.mark.parametrize(("version", "upstream"), [
+    ("580.95.05-1", "580.95.05"), ("1:535.247.01-1~deb12u1", "535.247.01"), ("", ""), (None, ""),
+])
+def test_upstream_version(version, upstream):
+    assert driver.upstream_version(version) == upstream
+
+
+DPKG = (FIXTURES / "apt" / "debian12_dpkg-query_after_nvidia_driver_580.txt").read_text()
+GLOBS = "nvidia-* libnvidia-* libcuda1 libcuda1:* cuda-drivers cuda-drivers-* firmware-nvidia-gsp"
+
+
+def test_every_installed_package_of_the_branch_is_found_for_holding():
+    assert driver.packages_in_branch(DPKG, GLOBS, "580.*") == [
+        "nvidia-driver-cuda", "nvidia-driver-pinning-580", "nvidia-kernel-open-dkms", "nvidia-persistenced",
+        "nvidia-smi"]
+
+
+def test_packages_of_another_branch_or_name_are_not_held():
+    assert driver.packages_in_branch(DPKG, GLOBS, "570.*") == []
+
+
+def test_check_lines_name_the_gpu():
+    check = {"name": "pcie_width", "gpu": 2, "verdict": "FAIL", "reason": "x8, want x16"}
+    line = health.gpu_health_check_line(check)
+    assert line == "FAIL pcie_width[GPU 2]: x8, want x16"
+    assert health.gpu_health_check_line({"name": "xid", "gpu": None, "verdict": "PASS", "reason": "none"}) == (
+        "PASS xid: none")
+
+
+def test_error_totals_sum_every_controller():
+    facts = {"edac": {"controllers": [{"ce_count": 3, "ue_count": 0}, {"ce_count": 1, "ue_count": 1}]}}
+    assert memory.memory_health_error_total(facts) == {"ce": 4, "ue": 1}
+    assert memory.memory_health_error_total({"edac": {"controllers": []}}) == {"ce": 0, "ue": 0}
