@@ -43,6 +43,17 @@ def test_packages_of_another_branch_or_name_are_not_held():
     assert driver.packages_in_branch(DPKG, GLOBS, "570.*") == []
 
 
+def test_a_branch_change_names_every_installed_package_of_the_old_branch():
+    assert driver.packages_of_other_branches(DPKG, GLOBS, "570") == [
+        "nvidia-driver-cuda", "nvidia-kernel-open-dkms", "nvidia-persistenced", "nvidia-smi"]
+    assert driver.packages_of_other_branches(DPKG, GLOBS, "580") == []
+
+
+def test_dpkg_version_of_one_package():
+    assert driver.dpkg_version(DPKG, "nvidia-kernel-open-dkms") == "580.95.05-1"
+    assert driver.dpkg_version(DPKG, "nvidia-kernel-dkms") == ""
+
+
 def test_check_lines_name_the_gpu():
     check = {"name": "pcie_width", "gpu": 2, "verdict": "FAIL", "reason": "x8, want x16"}
     line = health.gpu_health_check_line(check)

@@ -52,7 +52,35 @@ def packages_in_branch(dpkg_query_stdout: str, globs: str, pattern: str) -> list
     return sorted(names)
 
 
+def packages_of_other_branches(dpkg_query_stdout: str, globs: str, branch: str) -> list[str]:
+    """Installed driver packages (pin globs, a 3-digit driver version) of a branch other than `branch`.
+
+    When the branch moves, these are installed at the new branch explicitly: apt does not
+    downgrade (or cross-grade) a held dependency on its own. NVIDIA's pinning packages are left out.
+    """
+    names = []
+    for line in dpkg_query_stdout.splitlines():
+        fields = line.split()
+        if len(fields) < 3 or fields[2][1:2] != "i" or fields[0].startswith("nvidia-driver-pinning"):
+            continue
+        match = re.match(r"^(\d{3})\.", upstream_version(fields[1]))
+        if match and match.group(1) != str(branch) and any(fnmatch.fnmatchcase(fields[0], g) for g in globs.split()):
+            names.append(fields[0])
+    return sorted(set(names))
+
+
+def dpkg_version(dpkg_query_stdout: str, package: str) -> str:
+    """The installed version of one package in dpkg-query output ('' when not installed)."""
+    for line in dpkg_query_stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[0] == package and fields[2][1:2] == "i":
+            return fields[1]
+    return ""
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {"madison_in_branch": madison_in_branch, "nvidia_upstream_version": upstream_version,
-                "nvidia_packages_in_branch": packages_in_branch}
+                "nvidia_packages_in_branch": packages_in_branch,
+                "nvidia_packages_of_other_branches": packages_of_other_branches,
+                "nvidia_dpkg_version": dpkg_version}
