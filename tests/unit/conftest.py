@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -21,3 +25,18 @@ def load_module(relpath: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def run_module(
+    module: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: dict[str, Any],
+    check_mode: bool = False, diff: bool = False,
+) -> tuple[int, dict[str, Any]]:
+    """Run an Ansible module's main() as Ansible would; return its exit code and JSON result."""
+    from ansible.module_utils import basic
+
+    payload = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}}
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps(payload).encode())
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)  # ansible-core 2.19 wants one
+    with pytest.raises(SystemExit) as exited:
+        module.main()
+    return int(exited.value.code or 0), json.loads(capsys.readouterr().out)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import basic
-from conftest import FIXTURES, load_module
+from conftest import FIXTURES, load_module, run_module
 
 mod = load_module("roles/nvidia_container_toolkit/library/containerd_imports.py")
 CONTAINERD = FIXTURES / "containerd"
@@ -28,12 +26,7 @@ def fixture(tmp_path: Path, name: str) -> Path:
 
 
 def run_main(monkeypatch, capsys, args: dict, check_mode: bool = False, diff: bool = False) -> tuple[int, dict]:
-    payload = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}}
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps(payload).encode())
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-    with pytest.raises(SystemExit) as exited:
-        mod.main()
-    return exited.value.code, json.loads(capsys.readouterr().out)
+    return run_module(mod, monkeypatch, capsys, args, check_mode, diff)
 
 
 def assert_parse_is_original_plus_glob(before: str, after: str) -> None:

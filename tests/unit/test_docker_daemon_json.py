@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import basic
-from conftest import FIXTURES, load_module
+from conftest import FIXTURES, load_module, run_module
 
 mod = load_module("roles/nvidia_container_toolkit/library/docker_daemon_json.py")
 DOCKER = FIXTURES / "docker"
@@ -23,12 +22,7 @@ def fixture(tmp_path: Path, name: str) -> Path:
 
 
 def run_main(monkeypatch, capsys, args: dict, check_mode: bool = False, diff: bool = False) -> tuple[int, dict]:
-    payload = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}}
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps(payload).encode())
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-    with pytest.raises(SystemExit) as exited:
-        mod.main()
-    return exited.value.code, json.loads(capsys.readouterr().out)
+    return run_module(mod, monkeypatch, capsys, args, check_mode, diff)
 
 
 # ------------------------------------------------------------------------------------- pure functions -------------

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, load_module
+from conftest import FIXTURES, load_module, run_module
 
 mod = load_module("roles/gpu_health/library/gpu_facts.py")
 SMI = FIXTURES / "nvidia_smi"
@@ -384,13 +383,7 @@ def test_parse_query_csv_rejects_short_rows():
 # --- main() through AnsibleModule -----------------------------------------------------------------------------
 
 def run_main(monkeypatch, capsys, args: dict) -> dict:
-    from ansible.module_utils import basic
-
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)  # ansible-core 2.19 wants one
-    with pytest.raises(SystemExit):
-        mod.main()
-    return json.loads(capsys.readouterr().out)
+    return run_module(mod, monkeypatch, capsys, args)[1]
 
 
 def test_main_with_xml_file(monkeypatch, capsys, tmp_path):

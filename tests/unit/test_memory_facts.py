@@ -7,8 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import basic
-from conftest import FIXTURES, load_module
+from conftest import FIXTURES, load_module, run_module
 
 mod = load_module("roles/memory_health/library/memory_facts.py")
 MEMORY = FIXTURES / "memory"
@@ -368,13 +367,8 @@ def test_live_kernel_log_falls_back_to_dmesg():
 # ------------------------------------------------------------------------------------------- main() -------------
 
 def run_main(monkeypatch, capsys, args: dict, check_mode: bool = False) -> dict:
-    payload = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check_mode}}
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps(payload).encode())
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-    with pytest.raises(SystemExit) as exited:
-        mod.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == 0, result
+    code, result = run_module(mod, monkeypatch, capsys, args, check_mode)
+    assert code == 0, result
     return result
 
 
@@ -431,10 +425,5 @@ def test_expectations_from_templates_are_coerced():
     ({"dimms": 8}, "unknown keys in expected: dimms"),
 ])
 def test_bad_expectations_fail_the_module(tmp_path, monkeypatch, capsys, raw, message):
-    payload = {"ANSIBLE_MODULE_ARGS": {"root": str(tmp_path), "expected": raw}}
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps(payload).encode())
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy")
-    with pytest.raises(SystemExit) as exited:
-        mod.main()
-    result = json.loads(capsys.readouterr().out)
-    assert exited.value.code == 1 and message in result["msg"], result
+    code, result = run_module(mod, monkeypatch, capsys, {"root": str(tmp_path), "expected": raw})
+    assert code == 1 and message in result["msg"], result

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Benchmarks of the project's Python parsers on the real captured inputs in tests/unit/fixtures.
+
+    .venv/bin/python bench/parsers.py [--number N]
+
+Prints microseconds per call (best of 5 repeats). Speed is measured here, never
+asserted in tests: these parsers run once per host per play, so the numbers are
+for spotting a regression (say, an O(n^2) scan of a large nvidia-smi XML from an
+8-GPU node), not for pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import timeit
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = ROOT / "tests/unit/fixtures"
+
+
+def load(relpath: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(Path(relpath).stem, ROOT / relpath)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--number", type=int, default=200)
+    args = parser.parse_args()
+
+    gpu = load("roles/gpu_health/library/gpu_facts.py")
+    mem = load("roles/memory_health/library/memory_facts.py")
+    pgp = load("roles/third_party_repo/library/apt_signed_repo.py")
+    apt = load("roles/node_base/library/apt_components.py")
+
+    h200 = (FIX / "nvidia_smi/h200_driver580_smi_qx.xml").read_text()
+    rtx = (FIX / "nvidia_smi/built_rtx3090x4_persistence_on.xml").read_text()
+    dmi = sorted((FIX / "memory/dmidecode").glob("*"))[0].read_text()
+    key = (FIX / "openpgp/nvidia_cuda-3bf863cc.asc").read_bytes()
+    sources = (FIX / "apt_sources/debian12_installer.list").read_text()
+
+    cases = {
+        "gpu_facts.parse_smi_xml (H200, 1 GPU)": lambda: gpu.parse_smi_xml(h200),
+        "gpu_facts.parse_smi_xml (RTX 3090 x4)": lambda: gpu.parse_smi_xml(rtx),
+        "memory_facts.parse_dmidecode": lambda: mem.parse_dmidecode(dmi),
+        "memory_facts.read_edac (Naples tree)": lambda: mem.read_edac(FIX / "memory/edac_naples"),
+        "apt_signed_repo.certificates (NVIDIA CUDA key)": lambda: pgp.certificates(key),
+        "apt_components.rewrite_one_line (Debian 12)": lambda: apt.rewrite_one_line(
+            sources, "/s", {"bookworm", "bookworm-updates", "bookworm-security"},
+            ["main", "contrib", "non-free", "non-free-firmware"], "main"),
+    }
+    width = max(map(len, cases))
+    for name, call in cases.items():
+        best = min(timeit.repeat(call, number=args.number, repeat=5)) / args.number
+        print(f"{name:<{width}}  {best * 1e6:10.1f} us/call")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
