@@ -1,0 +1,45 @@
+"""Every role rejects bad input before any change, with a message that names the variable."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CASES = [
+    ("nvidia_driver", {"nvidia_driver_branch": "latest"}, "nvidia_driver_branch"),
+    ("nvidia_driver", {"nvidia_driver_flavour": "closed"}, "nvidia_driver_flavour"),
+    ("nvidia_driver", {"nvidia_driver_source": "runfile"}, "nvidia_driver_source"),
+    ("cuda_toolkit", {"cuda_toolkit_source": "pip"}, "cuda_toolkit_source"),
+    ("gpu_power", {"gpu_power_limit_w": "lots"}, "gpu_power_limit_w"),
+    ("memory_health", {"memory_health_ce_threshold": "some"}, "memory_health_ce_threshold"),
+    ("nvidia_container_toolkit", {"nvidia_container_toolkit_repo_channel": "nightly"},
+     "nvidia_container_toolkit_repo_channel"),
+    ("node_base", {"node_base_apt_cache_valid_time": "hourly"}, "node_base_apt_cache_valid_time"),
+    ("container_engine", {"container_engine_engine": "lxd"}, "container_engine_engine"),
+]
+
+
+@pytest.mark.parametrize(("role", "bad", "variable"), CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
+def test_bad_input_is_rejected_before_any_task(tmp_path, role, bad, variable):
+    play = [{"name": "Argument check", "hosts": "localhost", "connection": "local", "gather_facts": False,
+             "tasks": [{"name": "Apply the role", "ansible.builtin.include_role": {"name": role}, "vars": bad}]}]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.junit",
+               JUNIT_OUTPUT_DIR=str(tmp_path), ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(playbook)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, f"{role} accepted {bad}:\n{out}"
+    assert "Validating arguments against arg spec" in out, out
+    assert variable in out, f"the failure does not name {variable}:\n{out}"
+    # Validation is the role's first task: nothing after it ran (ok=1 is the include itself).
+    assert re.search(r"ok=1\s+changed=0\s+unreachable=0\s+failed=1", out), out
