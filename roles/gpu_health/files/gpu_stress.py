@@ -27,16 +27,41 @@ BAD_REASONS = {0x8: "hw_slowdown", 0x20: "sw_thermal_slowdown", 0x40: "hw_therma
                0x80: "hw_power_brake_slowdown"}
 
 
+def parse_sample(line: str) -> dict[str, Any]:
+    """One line of `--query-gpu=FIELDS --format=csv,noheader,nounits`."""
+    index, temp, power, clock, reasons = (f.strip() for f in line.split(","))
+    return {"t": round(time.monotonic(), 1), "index": int(index), "temperature_c": float(temp),
+            "power_w": float(power) if power not in ("[N/A]", "N/A") else None,
+            "sm_mhz": float(clock), "reasons": int(reasons, 16)}
+
+
 def sample(stop: threading.Event, interval: float, out: list[dict[str, Any]]) -> None:
     while not stop.is_set():
         query = subprocess.run(["nvidia-smi", f"--query-gpu={FIELDS}", "--format=csv,noheader,nounits"],
                                capture_output=True, text=True, check=False)
-        for line in query.stdout.strip().splitlines():
-            index, temp, power, clock, reasons = (f.strip() for f in line.split(","))
-            out.append({"t": round(time.monotonic(), 1), "index": int(index), "temperature_c": float(temp),
-                        "power_w": float(power) if power not in ("[N/A]", "N/A") else None,
-                        "sm_mhz": float(clock), "reasons": int(reasons, 16)})
+        out.extend(parse_sample(line) for line in query.stdout.strip().splitlines())
         stop.wait(interval)
+
+
+def summarize(events: list[dict[str, Any]], samples: list[dict[str, Any]], seconds: int, exit_code: int,
+              stderr: str = "") -> dict[str, Any]:
+    """The verdict: the check's own, turned to FAIL when a thermal or power-brake slowdown was seen."""
+    per_gpu: dict[int, dict[str, Any]] = {}
+    for s in samples:
+        gpu = per_gpu.setdefault(s["index"], {"peak_temperature_c": 0.0, "peak_power_w": 0.0, "slowdowns": set()})
+        gpu["peak_temperature_c"] = max(gpu["peak_temperature_c"], s["temperature_c"])
+        gpu["peak_power_w"] = max(gpu["peak_power_w"], s["power_w"] or 0.0)
+        gpu["slowdowns"] |= {name for bit, name in BAD_REASONS.items() if s["reasons"] & bit}
+    summary = next((e for e in reversed(events) if e.get("event") == "summary"), {"verdict": "FAIL"})
+    slowed = sorted({name for g in per_gpu.values() for name in g["slowdowns"]})
+    verdict = summary.get("verdict", "FAIL")
+    if verdict == "PASS" and slowed:
+        verdict = "FAIL"
+    return {
+        "verdict": verdict, "exit_code": exit_code, "seconds": seconds, "slowdowns": slowed,
+        "gpus": {str(i): {**g, "slowdowns": sorted(g["slowdowns"])} for i, g in sorted(per_gpu.items())},
+        "events": events, "samples": samples, "stderr": stderr[-2000:],
+    }
 
 
 def main() -> int:
@@ -53,22 +78,8 @@ def main() -> int:
     stop.set()
     sampler.join(timeout=10)
     events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    per_gpu: dict[int, dict[str, Any]] = {}
-    for s in samples:
-        gpu = per_gpu.setdefault(s["index"], {"peak_temperature_c": 0.0, "peak_power_w": 0.0, "slowdowns": set()})
-        gpu["peak_temperature_c"] = max(gpu["peak_temperature_c"], s["temperature_c"])
-        gpu["peak_power_w"] = max(gpu["peak_power_w"], s["power_w"] or 0.0)
-        gpu["slowdowns"] |= {name for bit, name in BAD_REASONS.items() if s["reasons"] & bit}
-    summary = next((e for e in reversed(events) if e.get("event") == "summary"), {"verdict": "FAIL"})
-    slowed = sorted({name for g in per_gpu.values() for name in g["slowdowns"]})
-    verdict = summary.get("verdict", "FAIL")
-    if verdict == "PASS" and slowed:
-        verdict = "FAIL"
-    report = {
-        "verdict": verdict, "exit_code": run.returncode, "seconds": args.seconds, "slowdowns": slowed,
-        "gpus": {str(i): {**g, "slowdowns": sorted(g["slowdowns"])} for i, g in sorted(per_gpu.items())},
-        "events": events, "samples": samples, "stderr": run.stderr[-2000:],
-    }
+    report = summarize(events, samples, args.seconds, run.returncode, run.stderr)
+    verdict = report["verdict"]
     print(json.dumps(report, indent=2))
     return 0 if verdict in ("PASS", "SKIP") else 1
 
