@@ -12,6 +12,13 @@ it writes at most 8 files under $OUT, which are kept in docs/evidence/:
   validate.log         playbooks/validate.yml (gpu_health, memory_health) with this machine's host_vars
   gpu_power_check.log  playbooks/gpu-power.yml in --check --diff mode
   reports/             the JSON reports gpu_health.json and memory_health.json
+
+With EVIDENCE_ROLES=1 it runs instead the roles' own GPU paths and writes:
+
+  roles_verify.log     playbooks/site.yml --tags cuda_toolkit_verify,gpu_health,gpu_health_stress:
+                       cuda_toolkit compiles the CUDA check with the machine's nvcc and runs it on
+                       every GPU; gpu_health checks the GPUs and runs its opt-in stress with sampling
+  reports/             gpu_health.json and gpu_stress.json
 """
 
 from __future__ import annotations
@@ -27,6 +34,19 @@ OUT = Path(os.environ.get("OUT", "/tmp/evidence"))
 STRESS_SECONDS = int(os.environ.get("STRESS_SECONDS", "20"))
 
 
+# The carried ansible-core lives on PYTHONPATH, without its console scripts.
+RUNNER = [sys.executable, "-c",
+          "import sys; from ansible.cli.playbook import main; sys.argv[0] = 'ansible-playbook'; main()"]
+
+
+def ansible_env() -> dict[str, str]:
+    # The collections of ansible.cfg's timing callbacks are not carried: use a built-in callback.
+    return dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+                ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.junit", JUNIT_OUTPUT_DIR="/tmp/junit",
+                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_FORCE_COLOR="0",
+                ANSIBLE_LOCAL_TEMP="/tmp/ansible-local", ANSIBLE_REMOTE_TEMP="/tmp/ansible-remote")
+
+
 def sh(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
 
@@ -36,9 +56,22 @@ def record(handle, title: str, cmd: list[str]) -> None:
     handle.write(f"$ {' '.join(cmd)}\n{result.stdout}{result.stderr}[rc={result.returncode}]\n\n")
 
 
+def roles_run(runner: list[str], env: dict[str, str]) -> int:
+    args = ["playbooks/site.yml", "--tags", "cuda_toolkit_verify,gpu_health,gpu_health_stress",
+            "-e", "gpu_health_stress=true", "-e", f"gpu_health_stress_seconds={STRESS_SECONDS}",
+            "-e", "gpu_health_report_only=true", "-e", f"gpu_health_report_dir={OUT / 'reports'}"]
+    result = sh([*runner, "-i", "inventory/device", *args], cwd=ROOT, env=env)
+    (OUT / "roles_verify.log").write_text(f"$ ansible-playbook -i inventory/device {' '.join(args)}\n"
+                                          f"{result.stdout}{result.stderr}[rc={result.returncode}]\n")
+    print((OUT / "roles_verify.log").read_text()[-9000:])
+    return 0
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "reports").mkdir(exist_ok=True)
+    if os.environ.get("EVIDENCE_ROLES") == "1":
+        return roles_run(RUNNER, ansible_env())
     with (OUT / "env.txt").open("w") as env:
         for cmd in (["date", "-u"], ["uname", "-r"], ["nvidia-smi", "-L"], ["nvidia-smi", "topo", "-m"],
                     ["nvcc", "--version"], ["cat", "/proc/driver/nvidia/version"], [sys.executable, "--version"]):
@@ -67,14 +100,7 @@ def main() -> int:
         samples.close()
         log.write(f"# $ gpu_check --stress {STRESS_SECONDS}  (rc={stress.returncode})\n{stress.stdout}")
 
-    # The collections of ansible.cfg's timing callbacks are not carried: use a built-in callback.
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.junit", JUNIT_OUTPUT_DIR="/tmp/junit",
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_LOCAL_TEMP="/tmp/ansible-local", ANSIBLE_REMOTE_TEMP="/tmp/ansible-remote")
-    # The carried ansible-core lives on PYTHONPATH, without its console scripts.
-    runner = [sys.executable, "-c",
-              "import sys; from ansible.cli.playbook import main; sys.argv[0] = 'ansible-playbook'; main()"]
+    env, runner = ansible_env(), RUNNER
     for name, args in (
         ("validate.log", ["playbooks/validate.yml", "-e", "gpu_health_report_only=true",
                           "-e", "memory_health_report_only=true", "-e", f"gpu_health_report_dir={OUT / 'reports'}",
