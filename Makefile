@@ -50,7 +50,7 @@ images: setup ## Build the lab's base images (only when their recipe changed)
 	@$(VENV)/bin/python tests/tools/check_podman.py --image localhost/gpu-lab:$(firstword $(LAB_IMAGES))
 
 lab: images ## Create the container lab (LAB_NODES=2) and provision it with playbooks/site.yml
-	ansible-playbook playbooks/lab.yml -e lab_nodes=$${LAB_NODES:-2} -e site_serial=100%
+	ansible-playbook playbooks/lab.yml -e lab_nodes=$${LAB_NODES:-2}
 
 lab-destroy: setup ## Remove the lab's containers and its generated inventory
 	ansible-playbook playbooks/lab-destroy.yml
