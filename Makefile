@@ -69,11 +69,13 @@ unit: setup ## Unit tests of the Python code (plugins, modules, test tools)
 integration: images ## Tests of the test tooling itself (the signed apt mirror against real apt)
 	pytest tests/integration
 
-molecule: images ## Every Molecule scenario (check, converge, idempotence, verify)
-	@for s in $(SCENARIOS); do \
-	  echo "=== molecule test -s $$s ($$(date +%T))"; \
-	  start=$$(date +%s); molecule test -s $$s; echo "=== $$s passed in $$(( $$(date +%s) - start ))s"; \
-	done
+molecule: images ## Every Molecule scenario (check, converge, idempotence, verify); all run, failures listed at the end
+	@failed=""; for s in $(SCENARIOS); do \
+	  echo "=== molecule test -s $$s ($$(date +%T))"; start=$$(date +%s); \
+	  if molecule test -s $$s; then echo "=== $$s passed in $$(( $$(date +%s) - start ))s"; \
+	  else echo "=== $$s FAILED after $$(( $$(date +%s) - start ))s"; failed="$$failed $$s"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "Failed scenarios:$$failed" >&2; exit 1; fi
 
 scenario: images ## One Molecule scenario: make scenario S=node_base [CMD=converge]
 	molecule $${CMD:-test} -s $(S)
