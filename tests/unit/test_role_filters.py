@@ -54,6 +54,30 @@ def test_dpkg_version_of_one_package():
     assert driver.dpkg_version(DPKG, "nvidia-kernel-dkms") == ""
 
 
+def madison_sets() -> dict[str, str]:
+    text = (FIXTURES / "apt" / "debian12_madison_nvidia_open_set.txt").read_text()
+    blocks = {}
+    for block in text.split("$ apt-cache madison ")[1:]:
+        name, _, body = block.partition("\n")
+        blocks[name.strip()] = body
+    return blocks
+
+
+def test_debian12_open_set_is_installed_at_the_version_every_package_has():
+    offered = {name: driver.madison_in_branch(body, "535.*") for name, body in madison_sets().items()}
+    version = driver.choose_version(offered, "", "535.*")
+    assert version == "535.261.03", "the security update 535.309.01 has no open kernel module yet"
+    specs = driver.install_specs(list(offered), offered, version, "535.*")
+    assert specs == ["nvidia-driver=535.261.03*", "nvidia-open-kernel-dkms=535.261.03*",
+                     "firmware-nvidia-gsp=535.261.03*", "nvidia-persistenced=535.*", "nvidia-smi=535.261.03*"]
+
+
+def test_an_installed_version_in_the_branch_stays():
+    offered = {name: driver.madison_in_branch(body, "535.*") for name, body in madison_sets().items()}
+    assert driver.choose_version(offered, "535.309.01-0+deb12u1", "535.*") == "535.309.01"
+    assert driver.choose_version(offered, "580.95.05-1", "535.*") == "535.261.03"
+
+
 def test_check_lines_name_the_gpu():
     check = {"name": "pcie_width", "gpu": 2, "verdict": "FAIL", "reason": "x8, want x16"}
     line = health.gpu_health_check_line(check)

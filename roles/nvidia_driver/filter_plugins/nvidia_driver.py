@@ -78,9 +78,50 @@ def dpkg_version(dpkg_query_stdout: str, package: str) -> str:
     return ""
 
 
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def choose_version(offered: dict[str, list[str]], installed: str, pattern: str) -> str:
+    """The driver version (upstream, e.g. '535.261.03') to install every package at.
+
+    A version already installed in the branch stays (re-runs never move the driver; changing
+    nvidia_driver_branch or nvidia_driver_version does). Otherwise the version that the most
+    packages offer, the newest on a tie: Debian can ship a security update of nvidia-driver
+    before the open kernel module of the same version, and mixing them breaks dependencies.
+    """
+    current = upstream_version(installed)
+    if current and fnmatch.fnmatchcase(current, pattern):
+        return current
+    counts: dict[str, int] = {}
+    for versions in offered.values():
+        for upstream in {upstream_version(v) for v in versions}:
+            counts[upstream] = counts.get(upstream, 0) + 1
+    if not counts:
+        return ""
+    return max(counts, key=lambda v: (counts[v], _version_key(v)))
+
+
+def install_specs(packages: list[str], offered: dict[str, list[str]], version: str, pattern: str) -> list[str]:
+    """apt names with versions: every package at `version` where it is offered at it, else the newest of the branch.
+
+    Packages that are versioned on their own (Debian's nvidia-persistenced) fall back to the branch pattern.
+    """
+    specs = []
+    for name in packages:
+        upstreams = {upstream_version(v) for v in offered.get(name, [])}
+        if version and (version in upstreams or name not in offered):
+            specs.append(f"{name}={version}*")
+        else:
+            specs.append(f"{name}={pattern}")
+    return specs
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {"madison_in_branch": madison_in_branch, "nvidia_upstream_version": upstream_version,
                 "nvidia_packages_in_branch": packages_in_branch,
                 "nvidia_packages_of_other_branches": packages_of_other_branches,
-                "nvidia_dpkg_version": dpkg_version}
+                "nvidia_dpkg_version": dpkg_version,
+                "nvidia_choose_version": choose_version,
+                "nvidia_install_specs": install_specs}
