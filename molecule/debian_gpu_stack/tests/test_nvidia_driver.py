@@ -25,9 +25,11 @@ def test_package_is_installed_in_the_branch_and_held(host, branch, package):
 def test_apt_is_pinned_to_the_branch(host, branch):
     pin = host.file("/etc/apt/preferences.d/nvidia-driver-pin.pref")
     assert pin.mode == 0o644
-    assert f"Pin: version {branch}.*\n" in pin.content_string
+    pinned = [line for line in pin.content_string.splitlines() if line.startswith("Pin: version ")]
+    assert pinned and pinned[0].startswith(f"Pin: version {branch}."), pinned
+    installed = host.package("nvidia-driver").version
     policy = host.run("apt-cache policy nvidia-driver").stdout
-    assert "1000" in policy, f"no priority-1000 pin in:\n{policy}"
+    assert f"*** {installed} 1001" in policy, f"the installed {installed} is not the pinned one:\n{policy}"
 
 
 def test_nouveau_is_blacklisted_for_the_initramfs(host):

@@ -38,7 +38,7 @@ def test_the_keyring_holds_exactly_the_accepted_key(host):
 
 def test_the_pin_follows_the_branch_change_to_570(host):
     pin = host.file("/etc/apt/preferences.d/nvidia-driver-pin.pref").content_string
-    assert "Pin: version 570.*\n" in pin and "Pin-Priority: 1000\n" in pin
+    assert "Pin: version 570.172.08*\n" in pin and "Pin-Priority: 1001\n" in pin
     assert pin.startswith("#")  # ansible_managed header
 
 
