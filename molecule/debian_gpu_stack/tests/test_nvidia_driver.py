@@ -49,9 +49,9 @@ def test_dkms_knows_the_open_module(host, branch):
     assert f"nvidia-current-open/{branch}." in status, status
 
 
-def test_debian12_really_built_the_open_module_for_debians_kernel(host):
-    if not host.system_info.release.startswith("12"):
-        pytest.skip("only Debian 12 installs headers in this scenario (one real build per suite)")
+def test_debian13_really_built_the_open_module_for_debians_kernel(host):
+    if not host.system_info.release.startswith("13"):
+        pytest.skip("only Debian 13 installs headers in this scenario (one real build per suite)")
     status = host.run("dkms status nvidia-current-open").stdout
     installed = [line for line in status.splitlines() if line.rstrip().endswith("installed")]
     assert installed, f"no built module in:\n{status}"
