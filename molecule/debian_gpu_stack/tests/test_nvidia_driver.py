@@ -44,17 +44,8 @@ def test_persistenced_is_enabled_not_masked(host):
     assert host.run("systemctl is-enabled nvidia-persistenced").stdout.strip() == "enabled"
 
 
-def test_dkms_knows_the_open_module(host, branch):
+def test_dkms_registered_the_open_module(host, branch):
     status = host.run("dkms status").stdout
     assert f"nvidia-current-open/{branch}." in status, status
-
-
-def test_debian13_really_built_the_open_module_for_debians_kernel(host):
-    if not host.system_info.release.startswith("13"):
-        pytest.skip("only Debian 13 installs headers in this scenario (one real build per suite)")
-    status = host.run("dkms status nvidia-current-open").stdout
-    installed = [line for line in status.splitlines() if line.rstrip().endswith("installed")]
-    assert installed, f"no built module in:\n{status}"
-    kernel = installed[0].split(",")[1].strip()
-    modules = host.run(f"find /lib/modules/{kernel} -name 'nvidia*.ko*'").stdout.split()
-    assert any("nvidia-current" in m or "/nvidia.ko" in m for m in modules), modules
+    sources = host.run(f"ls -d /usr/src/nvidia-current-open-{branch}.*").stdout.split()
+    assert sources, f"no /usr/src/nvidia-current-open-{branch}.* module source for DKMS"
