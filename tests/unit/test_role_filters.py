@@ -47,6 +47,9 @@ def test_a_branch_change_names_every_installed_package_of_the_old_branch():
     assert driver.packages_of_other_branches(DPKG, GLOBS, "570") == [
         "nvidia-driver-cuda", "nvidia-kernel-open-dkms", "nvidia-persistenced", "nvidia-smi"]
     assert driver.packages_of_other_branches(DPKG, GLOBS, "580") == []
+    # A dependency the role does not hold (not 'hi') is never moved with the branch.
+    unheld = DPKG.replace("nvidia-smi 580.95.05-1 hi", "nvidia-smi 580.95.05-1 ii")
+    assert "nvidia-smi" not in driver.packages_of_other_branches(unheld, GLOBS, "570")
 
 
 def test_dpkg_version_of_one_package():

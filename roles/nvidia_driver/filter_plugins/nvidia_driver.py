@@ -53,7 +53,7 @@ def packages_in_branch(dpkg_query_stdout: str, globs: str, pattern: str) -> list
 
 
 def packages_of_other_branches(dpkg_query_stdout: str, globs: str, branch: str) -> list[str]:
-    """Installed driver packages (pin globs, a 3-digit driver version) of a branch other than `branch`.
+    """Held driver packages (pin globs, a 3-digit driver version) of a branch other than `branch`.
 
     When the branch moves, these are installed at the new branch explicitly: apt does not
     downgrade (or cross-grade) a held dependency on its own. NVIDIA's pinning packages are left out.
@@ -61,7 +61,9 @@ def packages_of_other_branches(dpkg_query_stdout: str, globs: str, branch: str) 
     names = []
     for line in dpkg_query_stdout.splitlines():
         fields = line.split()
-        if len(fields) < 3 or fields[2][1:2] != "i" or fields[0].startswith("nvidia-driver-pinning"):
+        # Only held packages ('hi'): the role holds every package of its branch, while a
+        # separately versioned dependency (Debian 13's nvidia-modprobe) is not its to move.
+        if len(fields) < 3 or fields[2][:2] != "hi" or fields[0].startswith("nvidia-driver-pinning"):
             continue
         match = re.match(r"^(\d{3})\.", upstream_version(fields[1]))
         if match and match.group(1) != str(branch) and any(fnmatch.fnmatchcase(fields[0], g) for g in globs.split()):
