@@ -41,13 +41,13 @@ $(STAMP): requirements.txt requirements.yml
 	touch $@
 
 setup: system-packages $(STAMP) ## Install system packages, the virtualenv and check collections and podman
-	@$(VENV)/bin/python tests/tools/check_collections.py
-	@$(VENV)/bin/python tests/tools/check_podman.py
+	@$(VENV)/bin/python harness/check_collections.py
+	@$(VENV)/bin/python harness/check_podman.py
 	@mkdir -p $(addprefix $(LAB_CACHE_DIR)/apt/,$(LAB_IMAGES))
 
 images: setup ## Build the lab's base images (only when their recipe changed)
-	$(VENV)/bin/python tests/images/build.py $(LAB_IMAGES)
-	@$(VENV)/bin/python tests/tools/check_podman.py --image localhost/gpu-lab:$(firstword $(LAB_IMAGES))
+	$(VENV)/bin/python harness/images/build.py $(LAB_IMAGES)
+	@$(VENV)/bin/python harness/check_podman.py --image localhost/gpu-lab:$(firstword $(LAB_IMAGES))
 
 lab: images ## Create the container lab (LAB_NODES=2) and provision it with playbooks/site.yml
 	ansible-playbook playbooks/lab.yml -e lab_nodes=$${LAB_NODES:-2}

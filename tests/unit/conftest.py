@@ -1,7 +1,12 @@
-"""Helpers for unit tests: import role-embedded modules and plugins by path."""
+"""Helpers for unit tests: import the collection's plugins by name, other project files by path.
+
+pyproject.toml puts tests/unit and collections/ on sys.path, so that
+``ansible_collections.gpu_rig.cluster`` is this checkout (collections/ansible_collections/gpu_rig/cluster
+links back to the repository root) and ``from conftest import ...`` works in every test folder."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import sys
@@ -12,7 +17,14 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# One fixture tree for unit tests, Molecule side effects and benchmarks; its README names each origin.
+FIXTURES = ROOT / "tests" / "fixtures"
+COLLECTION = "ansible_collections.gpu_rig.cluster"
+
+
+def plugin(kind: str, name: str) -> ModuleType:
+    """Import one of the collection's plugins: plugin('modules', 'gpu_facts'), plugin('module_utils', 'apt')."""
+    return importlib.import_module(f"{COLLECTION}.plugins.{kind}.{name}")
 
 
 def load_module(relpath: str) -> ModuleType:

@@ -1,0 +1,71 @@
+"""What apt and dpkg print: dpkg-query listings, apt-cache madison and policy, Debian versions."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+
+def upstream_version(debian_version: str | None) -> str:
+    """The software's own version in a Debian package version: '1:580.95.05-1~deb12u1' -> '580.95.05'."""
+    if not debian_version:
+        return ""
+    version = debian_version.split(":", 1)[-1]
+    match = re.match(r"^(\d+(?:\.\d+)+)", version)
+    return match.group(1) if match else version
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """A sort key for dotted versions: '535.261.03' -> (535, 261, 3)."""
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def version_matches(version: str, pattern: str) -> bool:
+    """Whether a Debian version, or its upstream part, matches a glob ('580.*', '580.95.05-1')."""
+    return fnmatch.fnmatchcase(upstream_version(version), pattern) or fnmatch.fnmatchcase(version, pattern)
+
+
+def parse_dpkg_query(stdout: str) -> list[dict[str, str]]:
+    """`dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\\n'` as rows (name, version, status).
+
+    status is dpkg's abbreviation: 'ii' installed, 'hi' installed and held, 'rc' removed with config left.
+    """
+    rows = []
+    for line in stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 3:
+            rows.append({"name": fields[0], "version": fields[1], "status": fields[2]})
+    return rows
+
+
+def is_installed(row: dict[str, str]) -> bool:
+    return row["status"][1:2] == "i"
+
+
+def is_held(row: dict[str, str]) -> bool:
+    return row["status"][:2] == "hi"
+
+
+def installed_version(stdout: str, package: str) -> str:
+    """The installed version of one package in a dpkg-query listing ('' when not installed)."""
+    return next((r["version"] for r in parse_dpkg_query(stdout) if r["name"] == package and is_installed(r)), "")
+
+
+def parse_madison(stdout: str) -> list[str]:
+    """The versions `apt-cache madison` lists, in its order (newest first), each once."""
+    versions: list[str] = []
+    for line in stdout.splitlines():
+        fields = [f.strip() for f in line.split("|")]
+        if len(fields) >= 3 and fields[1] and fields[1] not in versions:
+            versions.append(fields[1])
+    return versions
+
+
+def parse_policy(stdout: str) -> dict[str, str | None]:
+    """Installed and candidate version of one package in `apt-cache policy PKG` output ((none) -> None)."""
+    found: dict[str, str | None] = {"installed": None, "candidate": None}
+    for line in stdout.splitlines():
+        key, _, value = line.strip().partition(":")
+        if key.lower() in found and value.strip():
+            found[key.lower()] = None if value.strip() == "(none)" else value.strip()
+    return found
