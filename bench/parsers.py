@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmarks of the project's Python parsers on the real captured inputs in tests/unit/fixtures.
+"""Benchmarks of the project's Python parsers on the real captured inputs in tests/fixtures.
 
     .venv/bin/python bench/parsers.py [--number N]
 
@@ -12,23 +12,20 @@ for spotting a regression (say, an O(n^2) scan of a large nvidia-smi XML from an
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import sys
 import timeit
 from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
-FIX = ROOT / "tests/unit/fixtures"
+FIX = ROOT / "tests/fixtures"
+# collections/ansible_collections/gpu_rig/cluster is this checkout.
+sys.path.insert(0, str(ROOT / "collections"))
 
 
-def load(relpath: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(Path(relpath).stem, ROOT / relpath)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def load(kind: str, name: str) -> ModuleType:
+    return importlib.import_module(f"ansible_collections.gpu_rig.cluster.plugins.{kind}.{name}")
 
 
 def main() -> int:
@@ -36,10 +33,11 @@ def main() -> int:
     parser.add_argument("--number", type=int, default=200)
     args = parser.parse_args()
 
-    gpu = load("roles/gpu_health/library/gpu_facts.py")
-    mem = load("roles/memory_health/library/memory_facts.py")
-    pgp = load("roles/third_party_repo/library/apt_signed_repo.py")
-    apt = load("roles/node_base/library/apt_components.py")
+    gpu = load("module_utils", "nvidia_smi_xml")
+    dmi_mod = load("module_utils", "dmidecode")
+    edac = load("module_utils", "edac")
+    pgp = load("modules", "apt_signed_repo")
+    apt = load("modules", "apt_components")
 
     h200 = (FIX / "nvidia_smi/h200_driver580_smi_qx.xml").read_text()
     rtx = (FIX / "nvidia_smi/built_rtx3090x4_persistence_on.xml").read_text()
@@ -48,10 +46,10 @@ def main() -> int:
     sources = (FIX / "apt_sources/debian12_installer.list").read_text()
 
     cases = {
-        "gpu_facts.parse_smi_xml (H200, 1 GPU)": lambda: gpu.parse_smi_xml(h200),
-        "gpu_facts.parse_smi_xml (RTX 3090 x4)": lambda: gpu.parse_smi_xml(rtx),
-        "memory_facts.parse_dmidecode": lambda: mem.parse_dmidecode(dmi),
-        "memory_facts.read_edac (Naples tree)": lambda: mem.read_edac(FIX / "memory/edac_naples"),
+        "nvidia_smi_xml.parse_smi_xml (H200, 1 GPU)": lambda: gpu.parse_smi_xml(h200),
+        "nvidia_smi_xml.parse_smi_xml (RTX 3090 x4)": lambda: gpu.parse_smi_xml(rtx),
+        "dmidecode.parse_dmidecode": lambda: dmi_mod.parse_dmidecode(dmi),
+        "edac.read_edac (Naples tree)": lambda: edac.read_edac(FIX / "memory/edac_naples"),
         "apt_signed_repo.certificates (NVIDIA CUDA key)": lambda: pgp.certificates(key),
         "apt_components.rewrite_one_line (Debian 12)": lambda: apt.rewrite_one_line(
             sources, "/s", {"bookworm", "bookworm-updates", "bookworm-security"},

@@ -26,16 +26,25 @@ def version_matches(version: str, pattern: str) -> bool:
 
 
 def parse_dpkg_query(stdout: str) -> list[dict[str, str]]:
-    """`dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\\n'` as rows (name, version, status).
+    """`dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\\n'` (or without ${Version}) as rows.
 
-    status is dpkg's abbreviation: 'ii' installed, 'hi' installed and held, 'rc' removed with config left.
+    Each row has name, version ('' without ${Version}) and status, dpkg's abbreviation: 'ii' installed,
+    'hi' installed and held, 'rc' removed with its configuration left, 'un' unknown. A package that
+    was never installed prints an empty version.
     """
     rows = []
     for line in stdout.splitlines():
         fields = line.split()
-        if len(fields) >= 3:
+        if len(fields) == 2 and re.fullmatch(r"[a-z][a-zA-Z]?[a-zA-Z ]?", fields[1]):
+            rows.append({"name": fields[0], "version": "", "status": fields[1]})
+        elif len(fields) >= 3:
             rows.append({"name": fields[0], "version": fields[1], "status": fields[2]})
     return rows
+
+
+def installed_packages(stdout: str) -> list[str]:
+    """Names of the installed (or installed and held) packages in a dpkg-query listing."""
+    return [r["name"] for r in parse_dpkg_query(stdout) if is_installed(r)]
 
 
 def is_installed(row: dict[str, str]) -> bool:
@@ -61,11 +70,19 @@ def parse_madison(stdout: str) -> list[str]:
     return versions
 
 
-def parse_policy(stdout: str) -> dict[str, str | None]:
-    """Installed and candidate version of one package in `apt-cache policy PKG` output ((none) -> None)."""
-    found: dict[str, str | None] = {"installed": None, "candidate": None}
+def parse_policy(stdout: str) -> dict[str, dict[str, str | None]]:
+    """`apt-cache policy PKG...` as {package: {installed, candidate}}; '(none)' becomes None.
+
+    A package apt knows nothing of is left out (apt prints nothing for it), so a missing key means
+    "unknown to apt", and a candidate of None means "known, but no source offers it".
+    """
+    found: dict[str, dict[str, str | None]] = {}
+    current: dict[str, str | None] | None = None
     for line in stdout.splitlines():
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            current = found.setdefault(line.rstrip()[:-1], {"installed": None, "candidate": None})
+            continue
         key, _, value = line.strip().partition(":")
-        if key.lower() in found and value.strip():
-            found[key.lower()] = None if value.strip() == "(none)" else value.strip()
+        if current is not None and key.lower() in ("installed", "candidate") and value.strip():
+            current[key.lower()] = None if value.strip() == "(none)" else value.strip()
     return found

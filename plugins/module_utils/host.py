@@ -105,18 +105,18 @@ def _kind(kind: str, name: str, source: str) -> dict[str, Any]:
 
 
 def kind_of_facts(facts: dict[str, Any]) -> str:
-    """The kind of host from Ansible's facts (virtualization_role/type, service_mgr): container, vm, bare_metal
-    or unknown. The roles use it (through the host_kind filter) to leave out what a container cannot do."""
+    """The kind of host from Ansible's facts (virtualization_role, _type, _tech_guest): container, vm,
+    bare_metal or unknown. The roles use it (through the host_kind filter) to leave out what a container cannot do."""
     role = str(facts.get("virtualization_role") or "")
     kind = str(facts.get("virtualization_type") or "")
     tech_guest = {str(t) for t in facts.get("virtualization_tech_guest") or []}
     if (role == "guest" and kind in CONTAINER_TYPES) or tech_guest & CONTAINER_TYPES:
         return "container"
-    if (role == "guest" and (kind in VM_TYPES or kind)) or tech_guest & VM_TYPES:
+    if role == "guest" or tech_guest & VM_TYPES:
         return "vm"
-    if role == "host" or (role == "NA" and kind == "NA"):
+    if role == "host":
         return "bare_metal"
-    return "unknown"
+    return "unknown"  # Ansible's "NA": nothing detected, which is no proof of bare metal
 
 
 def classify_plain(detect: str | None, found: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "aptmirror"))
+sys.path.insert(0, str(ROOT / "harness" / "aptmirror"))
 
 import aptmirror  # noqa: E402
 
@@ -44,7 +44,7 @@ class Container:
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """The self-test spec, built and served on podman's bridge for one session."""
     out = tmp_path_factory.mktemp("mirror")
-    info = aptmirror.build(ROOT / "tests/aptmirror/specs/selftest.yml", out)
+    info = aptmirror.build(ROOT / "harness/aptmirror/specs/selftest.yml", out)
     probe = Container(IMAGE)  # the bridge exists only while a container uses it
     try:
         port = 18000 + os.getpid() % 1000

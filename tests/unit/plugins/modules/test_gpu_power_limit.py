@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from conftest import FIXTURES, plugin
 
 limit_mod = plugin("modules", "gpu_power_limit")

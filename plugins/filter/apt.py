@@ -1,0 +1,31 @@
+"""Filters that read apt's and dpkg's output in playbooks (the parsing lives in module_utils/apt.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.apt import installed_packages, parse_policy
+
+
+def apt_candidate(policy_stdout: str, package: str | None = None) -> str:
+    """The candidate version in `apt-cache policy` output ('' when no source offers it or apt does not know it).
+
+    Without package, the output must be of one package (`apt-cache policy PKG`).
+    """
+    policies = parse_policy(policy_stdout)
+    entry = policies.get(package) if package else next(iter(policies.values()), None)
+    return (entry or {}).get("candidate") or ""
+
+
+def apt_installed(policy_stdout: str, package: str | None = None) -> str:
+    """The installed version in `apt-cache policy` output ('' when not installed)."""
+    policies = parse_policy(policy_stdout)
+    entry = policies.get(package) if package else next(iter(policies.values()), None)
+    return (entry or {}).get("installed") or ""
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"apt_candidate": apt_candidate, "apt_installed": apt_installed,
+                "dpkg_installed": installed_packages}
