@@ -14,7 +14,7 @@ It writes, under --out:
                        for --archs, run on every GPU, then a bounded stress
   stress_samples.csv   temperature, power, clocks and clock event reasons sampled during the stress
   validate.log         playbooks/validate.yml (gpu_health, memory_health) against the inventory's host_vars
-  gpu_power_check.log  playbooks/gpu-power.yml --check --diff
+  gpu_power_check.log  playbooks/gpu_power.yml --check --diff
   reports/             the roles' JSON reports
 
 With --roles it runs playbooks/site.yml --tags cuda_toolkit_verify,gpu_health,gpu_health_stress instead and
@@ -108,7 +108,7 @@ def main() -> int:
     playbook(out, "validate.log", args.inventory, [
         "playbooks/validate.yml", "-e", "gpu_health_report_only=true", "-e", "memory_health_report_only=true",
         "-e", f"gpu_health_report_dir={reports}", "-e", f"memory_health_report_dir={reports}"])
-    playbook(out, "gpu_power_check.log", args.inventory, ["playbooks/gpu-power.yml", "--check", "--diff"])
+    playbook(out, "gpu_power_check.log", args.inventory, ["playbooks/gpu_power.yml", "--check", "--diff"])
     for name, tail in (("gpu_check.jsonl", 3000), ("validate.log", 4000), ("gpu_power_check.log", 2500)):
         print((out / name).read_text()[-tail:])
     return 0

@@ -82,7 +82,7 @@ def parse_policy(stdout: str) -> dict[str, dict[str, str | None]]:
         if line and not line[0].isspace() and line.rstrip().endswith(":"):
             current = found.setdefault(line.rstrip()[:-1], {"installed": None, "candidate": None})
             continue
-        key, _, value = line.strip().partition(":")
+        key, _sep, value = line.strip().partition(":")
         if current is not None and key.lower() in ("installed", "candidate") and value.strip():
             current[key.lower()] = None if value.strip() == "(none)" else value.strip()
     return found

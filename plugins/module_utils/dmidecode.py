@@ -34,12 +34,12 @@ def parse_dmidecode(text: str) -> dict[str, Any]:
             if current is not None:
                 records.append((int(match[2]), match[1].lower(), current))
         elif current is not None and ":" in stripped:
-            key, _, value = stripped.partition(":")
+            key, _sep, value = stripped.partition(":")
             current.setdefault(key.strip(), value.strip())
     arrays = {handle: rec for kind, handle, rec in records if kind == 16}
     system = {h for h, rec in arrays.items() if rec.get("Use", "System Memory") == "System Memory"}
     devices = []
-    for kind, _, rec in records:
+    for kind, _handle, rec in records:
         owner = rec.get("Array Handle", "").lower().removeprefix("0x")
         if kind != 17 or (arrays and owner not in system):
             continue
@@ -63,4 +63,3 @@ def parse_dmidecode(text: str) -> dict[str, Any]:
                    for h, rec in arrays.items() if h in system],
         "devices": devices,
     }
-

@@ -70,10 +70,9 @@ def parse_meminfo(text: str) -> dict[str, int | None]:
     """MemTotal and HardwareCorrupted in kB; None for a line the kernel does not print."""
     values = {}
     for line in text.splitlines():
-        key, _, rest = line.partition(":")
+        key, _sep, rest = line.partition(":")
         values[key.strip()] = leading_number(rest)
     return {"mem_total_kb": values.get("MemTotal"), "hardware_corrupted_kb": values.get("HardwareCorrupted")}
-
 
 
 def scan_kernel_log(text: str | None, source: str = "") -> dict[str, Any]:
@@ -129,5 +128,3 @@ def load_baseline(path: Path) -> dict[str, Any] | None:
 
 def render_baseline(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-

@@ -142,8 +142,8 @@ def check_ecc(gpu: dict[str, Any]) -> dict[str, Any]:
     c, ecc = checker("ecc", gpu["index"]), gpu["ecc"]
     if not ecc["supported"]:
         return c("SKIP", f"ECC not supported on {gpu['name']}")
-    found = {k: ecc[k] for k in ("mode_current", "mode_pending", "volatile_sbe", "volatile_dbe",
-                                  "aggregate_sbe", "aggregate_dbe")}
+    keys = ("mode_current", "mode_pending", "volatile_sbe", "volatile_dbe", "aggregate_sbe", "aggregate_dbe")
+    found = {k: ecc[k] for k in keys}
     dbe = max(ecc["aggregate_dbe"] or 0, ecc["volatile_dbe"] or 0)
     if dbe > 0:
         return c("FAIL", f"expected 0 uncorrectable ECC errors, found {dbe}", expected={"uncorrectable": 0},
@@ -206,7 +206,7 @@ def check_xids(facts: dict[str, Any]) -> dict[str, Any]:
         counts[(event["bus_id"], event["xid"])] = counts.get((event["bus_id"], event["xid"]), 0) + 1
     found = [{"bus_id": bus, "xid": xid, "count": n} for (bus, xid), n in counts.items()]
     summary = ", ".join(f"Xid {xid} x{n} on {bus}" for (bus, xid), n in counts.items())
-    verdict = "FAIL" if any(xid in FATAL_XIDS for _, xid in counts) else "WARN"
+    verdict = "FAIL" if any(xid in FATAL_XIDS for _bus, xid in counts) else "WARN"
     return c(verdict, f"{summary}; last: {events[-1]['text']}", expected=[], found=found)
 
 
@@ -246,5 +246,3 @@ def evaluate(facts: dict[str, Any], expected: dict[str, Any], temperature_margin
                    check_retired(gpu), check_remapped(gpu), check_clock_events(gpu)]
     checks.append(check_xids(facts))
     return checks
-
-

@@ -30,7 +30,7 @@ def _hardware_checks(facts: dict[str, Any], expected: dict[str, Any]) -> list[di
     controllers = edac["controllers"]
     ranks = [(mc["name"], d) for mc in controllers for d in mc["dimms"]]
     ecc_ranks = [f"{mc}/{d['name']}" for mc, d in ranks if d["edac_mode"].strip().lower() not in NO_ECC_MODES]
-    modes = sorted({d["edac_mode"] or "unreported" for _, d in ranks})
+    modes = sorted({d["edac_mode"] or "unreported" for _mc, d in ranks})
     checks = []
     if not edac["present"]:
         checks.append(_check("ecc_active", "FAIL", (
@@ -221,5 +221,3 @@ def normalize_expected(raw: dict[str, Any]) -> dict[str, Any]:
     flag = raw.get("require_registered_ecc", True)
     out["require_registered_ecc"] = flag if isinstance(flag, bool) else str(flag).lower() in ("1", "true", "yes", "on")
     return out
-
-

@@ -214,4 +214,3 @@ def parse_smi_xml(text: str) -> dict[str, Any]:
         "attached_gpus": _int(root, "attached_gpus"),
         "gpus": [parse_gpu(i, gpu) for i, gpu in enumerate(root.findall("gpu"))],
     }
-

@@ -47,5 +47,3 @@ def nvidia_pci_gpus(root: Path) -> list[str] | None:
         if vendor == "0x10de" and klass.startswith("0x03"):
             found.append(dev.name)
     return found
-
-

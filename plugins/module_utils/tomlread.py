@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 try:
-    import tomllib as _toml
+    import tomllib as _toml  # novermin: guarded, tomli below stands in on 3.10
 except ImportError:  # Python 3.10 (Ubuntu 22.04): the nvidia_container_toolkit role installs python3-tomli
     try:
         import tomli as _toml  # type: ignore[no-redef]

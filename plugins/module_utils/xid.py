@@ -27,4 +27,3 @@ def parse_xids(text: str, gpus: list[dict[str, Any]] | None = None) -> list[dict
                      None)
         events.append({"bus_id": bus, "gpu": index, "xid": int(match["xid"]), "text": match["text"]})
     return events
-

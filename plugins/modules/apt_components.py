@@ -1,16 +1,9 @@
 #!/usr/bin/python
+# Copyright (c) 2026 GPU rig maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: make the distribution's apt entries carry the components a role needs."""
 
 from __future__ import annotations
-
-import re
-import subprocess
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
 
 DOCUMENTATION = r"""
 ---
@@ -46,7 +39,7 @@ options:
     description: Root of the file system to work on (tests point it at a fixture tree).
     type: path
     default: /
-author: GPU rig maintainers
+author: GPU rig maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -66,6 +59,15 @@ entries:
   type: list
   returned: always
 """
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
 
 ONE_LINE = re.compile(
     r"^(?P<lead>\s*)(?P<type>deb|deb-src)(?P<sp1>\s+)(?P<opts>\[[^\]]*\]\s+)?(?P<uri>\S+)(?P<sp2>\s+)"
@@ -185,8 +187,6 @@ def plan(
     return changes, entries
 
 
-
-
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -218,13 +218,13 @@ def main() -> None:
             for name, (before, after) in zip(result["changed_files"], changes.values(), strict=True)
         ]
     if changes and not module.check_mode:
-        for path, (_, after) in changes.items():
+        for path, (_before, after) in changes.items():
             write_atomic(path, after)
         if params["update_cache"]:
             update = subprocess.run(["apt-get", "update", "-q", "--error-on=any"],
                                     capture_output=True, text=True, check=False)
             if update.returncode != 0:
-                for path, (before, _) in changes.items():
+                for path, (before, _after) in changes.items():
                     write_atomic(path, before)
                 module.fail_json(
                     msg="apt-get update failed after adding components; the sources were restored as they were",

@@ -1,19 +1,9 @@
 #!/usr/bin/python
+# Copyright (c) 2026 GPU rig maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: a third-party apt repository whose signing key is verified by full fingerprint."""
 
 from __future__ import annotations
-
-import base64
-import hashlib
-import re
-import subprocess
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import fetch_url
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
 
 DOCUMENTATION = r"""
 ---
@@ -36,7 +26,10 @@ options:
   suites: {description: Suites; C(/) for a flat repository., type: list, elements: str, default: ["/"]}
   components: {description: Components (none for a flat repository)., type: list, elements: str, default: []}
   architectures: {description: Architectures to restrict the source to., type: list, elements: str, default: []}
-  key_url: {description: URL of the signing key (http, https or file)., type: str, required: true}
+  key_url:
+    description: URL of the signing key (http, https or file).
+    type: str
+    required: true
   fingerprints:
     description: Accepted full fingerprints of the primary key (spaces and case ignored).
     type: list
@@ -50,7 +43,7 @@ options:
     type: bool
     default: true
   validate_certs: {description: Verify TLS certificates when fetching the key., type: bool, default: true}
-author: GPU rig maintainers
+author: GPU rig maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -68,8 +61,22 @@ keyring: {description: Path of the keyring., type: str, returned: always}
 source: {description: Path of the deb822 source., type: str, returned: always}
 """
 
+import base64
+import hashlib
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import fetch_url
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
+
 ARMOR = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----(.*?)-----END PGP PUBLIC KEY BLOCK-----", re.S)
-PUBLIC_KEY, PUBLIC_SUBKEY, SECRET_KEY = 6, 14, 5
+PUBLIC_KEY = 6
+PUBLIC_SUBKEY = 14
+SECRET_KEY = 5
 
 
 class KeyError_(ValueError):
@@ -244,7 +251,7 @@ def main() -> None:
             "suites": {"type": "list", "elements": "str", "default": ["/"]},
             "components": {"type": "list", "elements": "str", "default": []},
             "architectures": {"type": "list", "elements": "str", "default": []},
-            "key_url": {"type": "str", "required": True},
+            "key_url": {"type": "str", "required": True, "no_log": False},
             "fingerprints": {"type": "list", "elements": "str", "required": True, "no_log": False},
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
             "keyring_dir": {"type": "path", "default": "/etc/apt/keyrings"},

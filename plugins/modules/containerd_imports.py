@@ -1,16 +1,9 @@
 #!/usr/bin/python
+# Copyright (c) 2026 GPU rig maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: make containerd's config.toml import a drop-in glob, by editing its text."""
 
 from __future__ import annotations
-
-import json
-import re
-from pathlib import Path
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpu_rig.cluster.plugins.module_utils import tomlread
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import read_text, write_atomic
 
 DOCUMENTATION = r"""
 ---
@@ -40,7 +33,7 @@ options:
     description: The config C(version) written into a file this module creates (2 for containerd 1.x, 3 for 2.x).
     type: int
     default: 2
-author: GPU rig maintainers
+author: GPU rig maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -56,6 +49,15 @@ imports:
   type: list
   returned: success
 """
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpu_rig.cluster.plugins.module_utils import tomlread
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import read_text, write_atomic
 
 KEY = r"(?:[A-Za-z0-9_-]+|\"[^\"\n]*\"|'[^'\n]*')"
 ASSIGNMENT = re.compile(rf"(?P<key>{KEY}(?:[ \t]*\.[ \t]*{KEY})*)[ \t]*=[ \t]*")
@@ -186,7 +188,7 @@ def add_import(text: str, glob: str) -> str:
     newline = "\r\n" if "\r\n" in text else "\n"
     keys = top_level(text)
     if "imports" in keys:
-        _, start, end = keys["imports"]
+        _key, start, end = keys["imports"]
         if not text.startswith("[", start):
             raise ValueError("the top-level imports could not be located as an array in the text")
         return add_to_array(text, start, end, glob, newline)
@@ -217,8 +219,6 @@ def plan(before: str, glob: str) -> tuple[str, list[Any]]:
     if parsed != expected:
         raise ValueError("could not be edited safely (the result would differ beyond imports); it was left untouched")
     return after, parsed["imports"]
-
-
 
 
 def main() -> None:

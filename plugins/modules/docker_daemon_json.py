@@ -1,16 +1,9 @@
 #!/usr/bin/python
+# Copyright (c) 2026 GPU rig maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: merge runtimes, a default runtime and features into Docker's daemon.json."""
 
 from __future__ import annotations
-
-import copy
-import json
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import read_text, write_atomic
 
 DOCUMENTATION = r"""
 ---
@@ -61,7 +54,7 @@ options:
     description: Keep a timestamped copy of the previous file when it changes.
     type: bool
     default: false
-author: GPU rig maintainers
+author: GPU rig maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -96,6 +89,15 @@ msg:
   type: str
   returned: always
 """
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import read_text, write_atomic
 
 
 class InvalidConfig(ValueError):

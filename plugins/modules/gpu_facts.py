@@ -1,18 +1,9 @@
 #!/usr/bin/python
+# Copyright (c) 2026 GPU rig maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: read NVIDIA GPU health facts from nvidia-smi and judge them against the inventory."""
 
 from __future__ import annotations
-
-import xml.etree.ElementTree as ET
-from pathlib import Path
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpu_rig.cluster.plugins.module_utils import host, kernel_log, nvidia_smi, nvidia_sysfs
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.gpu_checks import evaluate
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.nvidia_smi_xml import parse_smi_xml
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.verdict import overall
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.xid import parse_xids
 
 DOCUMENTATION = r"""
 ---
@@ -30,7 +21,7 @@ description:
     absolute temperature thresholds and the T.Limit-relative ones of newer drivers). Values reported as
     C(N/A), C([N/A]) or C(Not Supported) become null.
   - When nvidia-smi is missing or fails, every check is SKIP with its message, unless
-    O(expected.gpus_expected) is true on a host that is neither a container nor a VM without NVIDIA
+    C(gpus_expected) in O(expected) is true on a host that is neither a container nor a VM without NVIDIA
     PCI devices; then the gpu_count check FAILs.
 options:
   nvidia_smi:
@@ -65,7 +56,7 @@ options:
     description: WARN when a GPU is within this many degrees of its slowdown temperature (FAIL at or above it).
     type: int
     default: 5
-author: GPU rig maintainers
+author: GPU rig maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -105,14 +96,25 @@ verdict:
   returned: always
 """
 
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpu_rig.cluster.plugins.module_utils import host, kernel_log, nvidia_smi, nvidia_sysfs
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.gpu_checks import evaluate
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.nvidia_smi_xml import parse_smi_xml
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.verdict import overall
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.xid import parse_xids
+
 
 def environment(root: Path) -> dict[str, Any]:
     """Container and virtualisation markers (systemd-detect-virt only runs when root is /)."""
     detect_container = detect_vm = None
     if str(root) == "/":
-        rc, out, _ = kernel_log.run(["systemd-detect-virt", "--container"], timeout=10)
+        rc, out, _err = kernel_log.run(["systemd-detect-virt", "--container"], timeout=10)
         detect_container = out if rc == 0 or out.strip() == "none" else None
-        rc, out, _ = kernel_log.run(["systemd-detect-virt", "--vm"], timeout=10)
+        rc, out, _err = kernel_log.run(["systemd-detect-virt", "--vm"], timeout=10)
         detect_vm = out if rc == 0 or out.strip() == "none" else None
     virt = host.classify(detect_container, detect_vm, host.signals(root))
     return {

@@ -1,12 +1,9 @@
 #!/usr/bin/python
+# Copyright (c) 2026 GPU rig maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: set NVIDIA GPU power limits (and optional clock locks) where they differ."""
 
 from __future__ import annotations
-
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.nvidia_smi import parse_query_csv
 
 DOCUMENTATION = r"""
 ---
@@ -33,7 +30,7 @@ options:
     description: The nvidia-smi binary.
     type: str
     default: nvidia-smi
-author: GPU rig maintainers
+author: GPU rig maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -52,6 +49,11 @@ skipped_reason:
   type: str
   returned: when nothing could be read
 """
+
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.nvidia_smi import parse_query_csv
 
 QUERY = "index,pci.bus_id,power.limit,power.min_limit,power.max_limit"
 

@@ -1,18 +1,9 @@
 #!/usr/bin/python
+# Copyright (c) 2026 GPU rig maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ansible module: read the node's memory health (EDAC, DMI, meminfo, kernel log) and judge it."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpu_rig.cluster.plugins.module_utils import edac, host, kernel_log
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.dmidecode import parse_dmidecode
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.memory_checks import evaluate, normalize_expected
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.verdict import overall
 
 DOCUMENTATION = r"""
 ---
@@ -68,7 +59,7 @@ options:
     description: Write the baseline when the EDAC counts differ from it (never in check mode).
     type: bool
     default: true
-author: GPU rig maintainers
+author: GPU rig maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -106,8 +97,19 @@ verdict:
   returned: always
 """
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpu_rig.cluster.plugins.module_utils import edac, host, kernel_log
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.dmidecode import parse_dmidecode
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.memory_checks import evaluate, normalize_expected
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.verdict import overall
+
 Runner = Callable[[list[str]], tuple[int, str, str]]
-Which = Callable[[str], str | None]
+Which = Callable[[str], "str | None"]
 
 
 def dmidecode_output(root: Path, which: Which | None, run: Runner | None) -> tuple[str | None, str]:
@@ -135,7 +137,7 @@ def virtualization(root: Path, which: Which | None, run: Runner | None) -> dict[
         if not binary:
             answers.append(None)
             continue
-        rc, out, _ = run([binary, flag])
+        rc, out, _err = run([binary, flag])
         # Exit 1 with "none" is a clear no; any other failure leaves the decision to the other signals.
         answers.append(out if out.strip() and (rc == 0 or out.strip() == "none") else None)
     return host.classify(answers[0], answers[1], found)

@@ -30,7 +30,8 @@ CASES = [
 @pytest.mark.parametrize(("role", "bad", "variable"), CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
 def test_bad_input_is_rejected_before_any_task(tmp_path, role, bad, variable):
     play = [{"name": "Argument check", "hosts": "localhost", "connection": "local", "gather_facts": False,
-             "tasks": [{"name": "Apply the role", "ansible.builtin.include_role": {"name": role}, "vars": bad}]}]
+             "tasks": [{"name": "Apply the role", "ansible.builtin.include_role": {"name": f"gpu_rig.cluster.{role}"},
+                        "vars": bad}]}]
     playbook = tmp_path / "play.yml"
     playbook.write_text(yaml.safe_dump(play))
     env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.junit",
@@ -43,3 +44,25 @@ def test_bad_input_is_rejected_before_any_task(tmp_path, role, bad, variable):
     assert variable in out, f"the failure does not name {variable}:\n{out}"
     # Validation is the role's first task: nothing after it ran (ok=1 is the include itself).
     assert re.search(r"ok=1\s+changed=0\s+unreachable=0\s+failed=1", out), out
+
+
+@pytest.mark.parametrize(("hardware", "named"), [
+    ({"gpu_count": "four"}, "gpu_count"),
+    ({"gpu_cout": 4}, "gpu_cout"),
+    ({"memory_gb": [128]}, "memory_gb"),
+])
+def test_a_bad_hardware_contract_stops_the_health_role_naming_the_key(tmp_path, hardware, named):
+    play = [{"name": "Hardware contract", "hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars": {"gpu_rig_hardware": hardware},
+             "tasks": [{"name": "Apply the role", "ansible.builtin.include_role": {"name": "gpu_rig.cluster.gpu_power"},
+                        "vars": {"gpu_power_apply_now": False}}]}]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(playbook)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, f"gpu_power accepted gpu_rig_hardware={hardware}:\n{out}"
+    assert "gpu_rig_hardware" in out and named in out, out
+    # The contract is read before the PSU budget and before anything is written.
+    assert "Check the PSU budget" not in out, out

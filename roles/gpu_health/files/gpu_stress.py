@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Bounded GPU stress with sampling, for the gpu_health role (opt-in).
 
     gpu_stress.py SECONDS [--check /usr/local/bin/gpu-check] [--interval 2]

@@ -37,7 +37,8 @@ def test_the_variable_table_is_generated_from_the_specs(role, tmp_path):
 def test_the_readme_has_the_shared_skeleton(role):
     text = (ROOT / "roles" / role / "README.md").read_text()
     positions = [text.find(s) for s in SECTIONS]
-    assert -1 not in positions, f"roles/{role}/README.md lacks {[s for s, p in zip(SECTIONS, positions, strict=True) if p < 0]}"
+    missing = [s for s, p in zip(SECTIONS, positions, strict=True) if p < 0]
+    assert not missing, f"roles/{role}/README.md lacks {missing}"
     assert positions == sorted(positions), f"roles/{role}/README.md: sections out of order"
 
 

@@ -14,7 +14,7 @@ def load(path):
 
 
 def options_of(role: str) -> dict:
-    """Options of every entry point (main for most roles; _common has one per task file)."""
+    """Options of every entry point (main for most roles; common has one per task file)."""
     specs = load(ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]
     return {k: v for entry in specs.values() for k, v in (entry.get("options") or {}).items()}
 
@@ -24,7 +24,7 @@ def defaults_of(role: str) -> dict:
 
 
 def test_there_are_roles():
-    assert {"node_base", "_common", "gpu_health"} <= set(ROLES)
+    assert {"node_base", "common", "gpu_health"} <= set(ROLES)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -1,4 +1,4 @@
-"""fileio.write_atomic: content lands whole, through symlinks, keeping mode and owner; a refused file changes nothing."""
+"""fileio.write_atomic: whole content, through symlinks, mode and owner kept; a refused file changes nothing."""
 
 from __future__ import annotations
 
