@@ -20,7 +20,10 @@ export PYTHONUNBUFFERED := 1
 
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements.yml | sha256sum | cut -c1-12)
 
-.PHONY: help setup system-packages images lab lab-destroy provision test lint unit integration molecule scenario clean
+# Files that run on a node: they must run on Ubuntu 22.04's Python 3.10.
+NODE_PYTHON := plugins roles/gpu_health/files harness/hardware_run.py
+
+.PHONY: help setup system-packages images lab lab-destroy provision test lint sanity python310 readmes collection unit integration molecule scenario clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -58,15 +61,27 @@ lab-destroy: setup ## Remove the lab's containers and its generated inventory
 provision: setup ## Run playbooks/site.yml against INVENTORY (default: the lab)
 	ansible-playbook -i $${INVENTORY:-inventory/lab} playbooks/site.yml $${ARGS:-}
 
-lint: setup ## yamllint, ansible-lint (production profile), ruff
+lint: setup python310 sanity ## yamllint, ansible-lint (production profile), ruff, the Python 3.10 check, ansible-test sanity
 	yamllint --strict .
 	ansible-lint --profile production
 	ruff check .
 
+python310: setup ## Every file that runs on a node works on Python 3.10 (vermin)
+	vermin -q --no-tips --violations -t=3.10- --feature union-types $(NODE_PYTHON)
+
+sanity: setup ## ansible-test sanity on the built and installed collection (no Docker)
+	$(VENV)/bin/python harness/sanity.py
+
+readmes: setup ## Regenerate the variable tables of the role READMEs from meta/argument_specs.yml
+	for r in roles/*/; do aar-doc --output-template harness/readme/variables.md.j2 $$r markdown; done
+
+collection: setup ## Build the collection artifact into build/ (ansible-galaxy collection build)
+	ansible-galaxy collection build --force --output-path build .
+
 unit: setup ## Unit tests of the Python code (plugins, modules, test tools)
 	pytest tests/unit
 
-integration: images ## Tests of the test tooling itself (the signed apt mirror against real apt)
+integration: images ## The signed apt mirror against real apt, argument specs, the built collection installed elsewhere
 	pytest tests/integration
 
 molecule: images ## Every Molecule scenario (check, converge, idempotence, verify); all run, failures listed at the end
