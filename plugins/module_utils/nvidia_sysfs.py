@@ -5,13 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-# The control device the driver creates once its kernel module is loaded and a GPU is bound.
-CONTROL_DEVICE = "dev/nvidiactl"
-
-
-def control_device_present(root: Path) -> bool:
-    return (root / CONTROL_DEVICE).exists()
-
 
 def kernel_module_version(root: Path) -> str | None:
     sys_version = root / "sys/module/nvidia/version"

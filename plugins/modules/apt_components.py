@@ -44,7 +44,7 @@ author: GPU rig maintainers (!UNKNOWN)
 
 EXAMPLES = r"""
 - name: Carry contrib, non-free and non-free-firmware on Debian's entries
-  apt_components:
+  gpu_rig.cluster.apt_components:
     components: [main, contrib, non-free, non-free-firmware]
     suites: [bookworm, bookworm-updates, bookworm-security]
 """

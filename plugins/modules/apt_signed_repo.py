@@ -48,7 +48,7 @@ author: GPU rig maintainers (!UNKNOWN)
 
 EXAMPLES = r"""
 - name: Add NVIDIA's CUDA repository
-  apt_signed_repo:
+  gpu_rig.cluster.apt_signed_repo:
     name: cuda
     uri: https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/
     key_url: https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/3bf863cc.pub

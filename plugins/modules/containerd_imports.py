@@ -38,7 +38,7 @@ author: GPU rig maintainers (!UNKNOWN)
 
 EXAMPLES = r"""
 - name: Let containerd read drop-ins from conf.d
-  containerd_imports:
+  gpu_rig.cluster.containerd_imports:
     import_glob: /etc/containerd/conf.d/*.toml
     config_version: "{{ 3 if containerd_major | int >= 2 else 2 }}"
 """

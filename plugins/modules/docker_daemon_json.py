@@ -59,7 +59,7 @@ author: GPU rig maintainers (!UNKNOWN)
 
 EXAMPLES = r"""
 - name: Register the NVIDIA runtime with Docker and enable CDI
-  docker_daemon_json:
+  gpu_rig.cluster.docker_daemon_json:
     runtimes:
       nvidia:
         path: nvidia-container-runtime

@@ -61,7 +61,7 @@ author: GPU rig maintainers (!UNKNOWN)
 
 EXAMPLES = r"""
 - name: Check the GPUs against the inventory
-  gpu_facts:
+  gpu_rig.cluster.gpu_facts:
     expected:
       gpus_expected: true
       gpu_count: 4

@@ -35,7 +35,7 @@ author: GPU rig maintainers (!UNKNOWN)
 
 EXAMPLES = r"""
 - name: Cap four RTX 3090s at 280 W
-  gpu_power_limit:
+  gpu_rig.cluster.gpu_power_limit:
     limits: {0: 280, 1: 280, 2: 280, 3: 280}
 """
 

@@ -64,7 +64,7 @@ author: GPU rig maintainers (!UNKNOWN)
 
 EXAMPLES = r"""
 - name: Check the memory of a Supermicro H11SSL-i with an EPYC 7401 and 8 x 16 GB RDIMM
-  memory_facts:
+  gpu_rig.cluster.memory_facts:
     expected:
       memory_gb: 128
       dimm_count: 8
