@@ -79,16 +79,25 @@ def query_value(value: str) -> str | int | float | None:
     return value
 
 
-def parse_query_csv(text: str, fields: list[str]) -> list[dict[str, Any]]:
+BUS_ID = re.compile(r"^[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7]$")
+
+
+def parse_query_csv(text: str, fields: list[str], require_header: bool = False) -> list[dict[str, Any]]:
     """Rows of `nvidia-smi --query-*=<fields> --format=csv[,noheader][,nounits]` as dicts (N/A -> None).
 
+    With require_header, the first line must be the header of exactly these fields (units in brackets
+    aside): output of another query, or an error message, is refused instead of read column by column.
     Raises ValueError on a row with another number of values (an error message in the output, a field
-    the driver does not know).
+    the driver does not know) and on a missing or different header.
     """
     rows = []
-    for row in csv.reader(line for line in text.splitlines() if line.strip()):
+    lines = [line for line in text.splitlines() if line.strip()]
+    for number, row in enumerate(csv.reader(lines)):
         cells = [cell.strip() for cell in row]
-        if [re.sub(r"\s*\[.*\]$", "", c) for c in cells] == list(fields):
+        names = [re.sub(r"\s*\[.*\]$", "", c) for c in cells]
+        if number == 0 and require_header and names != list(fields):
+            raise ValueError(f"expected the header {','.join(fields)}, got {','.join(cells)[:200]}")
+        if names == list(fields):
             continue  # the header line of --format=csv
         if len(cells) != len(fields):
             raise ValueError(f"expected {len(fields)} values, got {len(cells)}: {','.join(cells)[:200]}")

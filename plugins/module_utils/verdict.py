@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-VERDICTS = ("SKIP", "PASS", "WARN", "FAIL")
-# SKIP ranks lowest: a node whose every check is SKIP is SKIP, never PASS; any PASS beats SKIP.
+# SKIP: the check does not apply here (a container, a VM, no expectation); it ranks lowest, so a node
+# whose every check is SKIP is SKIP, never PASS. UNKNOWN: the check applies but its input was absent or
+# unreadable; it ranks above PASS, so what could not be seen never adds up to PASS.
+VERDICTS = ("SKIP", "PASS", "UNKNOWN", "WARN", "FAIL")
 RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 
 
@@ -24,7 +26,7 @@ def checker(name: str, gpu: int | None = None) -> Callable[..., dict[str, Any]]:
 
 
 def overall(checks: list[dict[str, Any]]) -> str:
-    """The worst verdict: FAIL, then WARN, then PASS; SKIP only when every check is SKIP (or there is none)."""
+    """The worst verdict: FAIL, then WARN, then UNKNOWN, then PASS; SKIP only when every check is SKIP (or none)."""
     return max((c["verdict"] for c in checks), key=RANK.__getitem__, default="SKIP")
 
 

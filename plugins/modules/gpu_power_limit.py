@@ -53,20 +53,25 @@ skipped_reason:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.nvidia_smi import parse_query_csv
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.nvidia_smi import BUS_ID, number, parse_query_csv
 
 QUERY = "index,pci.bus_id,power.limit,power.min_limit,power.max_limit"
 
 
 def parse_limits(csv_text: str) -> list[dict[str, Any]]:
-    """Parse the QUERY fields as printed with `--format=csv,noheader,nounits` ([N/A] becomes None)."""
+    """Parse the QUERY fields as printed with `--format=csv,nounits`: the header must name them ([N/A] is None).
+
+    Each row must have the shape of these fields (an integer index, a PCI bus id), so the output of
+    another query is refused rather than read as power limits.
+    """
     gpus = []
-    for row in parse_query_csv(csv_text, QUERY.split(",")):
-        if not isinstance(row["index"], int):
-            raise ValueError(f"unexpected nvidia-smi row {row!r}")
+    for row in parse_query_csv(csv_text, QUERY.split(","), require_header=True):
+        if not isinstance(row["index"], int) or not BUS_ID.match(str(row["pci.bus_id"] or "")):
+            raise ValueError(f"unexpected nvidia-smi row {row!r}: not index,pci.bus_id,power.limit,...")
 
         def watts(value: Any) -> float | None:
-            return float(value) if isinstance(value, (int, float)) else None
+            found = number(str(value)) if value is not None else None  # "280.00" or "280.00 W"
+            return None if found is None else float(found)
 
         gpus.append({"index": row["index"], "bus_id": row["pci.bus_id"], "limit_w": watts(row["power.limit"]),
                      "min_w": watts(row["power.min_limit"]), "max_w": watts(row["power.max_limit"])})
@@ -100,7 +105,7 @@ def main() -> None:
     smi = module.get_bin_path(module.params["nvidia_smi"])
     if smi is None:
         module.exit_json(changed=False, skipped_reason=f"{module.params['nvidia_smi']} is not installed")
-    rc, out, err = module.run_command([smi, f"--query-gpu={QUERY}", "--format=csv,noheader,nounits"])
+    rc, out, err = module.run_command([smi, f"--query-gpu={QUERY}", "--format=csv,nounits"])
     if rc != 0:
         module.exit_json(changed=False, skipped_reason=f"nvidia-smi exited {rc}: {(out + err).strip()}")
     try:

@@ -1,0 +1,127 @@
+"""memory_checks and edac on the cases that once passed what was not seen (fixture trees are built, see
+tests/fixtures/memory/README.md; each test says what it changes in a tree)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, plugin
+
+mod = plugin("modules", "memory_facts")
+edac = plugin("module_utils", "edac")
+mchecks = plugin("module_utils", "memory_checks")
+verdict = plugin("module_utils", "verdict")
+MEMORY = FIXTURES / "memory"
+MC = "sys/devices/system/edac/mc"
+EPYC_8X32 = {"memory_gb": 256, "dimm_count": 8, "dimm_size_gb": 32, "speed_mts": 3200, "edac_controllers": 4}
+GUEST_CPUINFO = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu vme de pse tsc msr pae hypervisor lahf_lm\n"
+
+
+def tree(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / name
+    shutil.copytree(MEMORY / name, root)
+    return root
+
+
+def judge(root: Path, expected: dict | None = None) -> dict[str, dict]:
+    facts = mod.gather(root)
+    return {c["name"]: c for c in mchecks.evaluate(facts, EPYC_8X32 if expected is None else expected, 10, None)}
+
+
+def test_a_vm_without_systemd_or_container_marker_is_skip_not_fail(tmp_path):
+    # vm_kvm without its virt.txt (no systemd-detect-virt answer), with a guest's CPU flags: the old code
+    # called this bare metal and failed ecc_active.
+    root = tree(tmp_path, "vm_kvm")
+    (root / "virt.txt").unlink()
+    (root / "proc/cpuinfo").write_text(GUEST_CPUINFO)
+    checks = judge(root)
+    assert {c["verdict"] for c in checks.values()} == {"SKIP"}, {n: c["verdict"] for n, c in checks.items()}
+    assert "vm" in checks["ecc_active"]["reason"]
+
+
+def test_no_signal_at_all_and_no_edac_is_unknown_not_fail(tmp_path):
+    root = tree(tmp_path, "edac_disabled")
+    (root / "virt.txt").unlink()
+    checks = judge(root)
+    assert checks["ecc_active"]["verdict"] == "UNKNOWN", checks["ecc_active"]
+    assert verdict.overall(list(checks.values())) != "PASS"
+
+
+def test_ecc_off_in_the_kernel_log_fails_even_without_a_host_signal(tmp_path):
+    root = tree(tmp_path, "edac_disabled")
+    (root / "virt.txt").unlink()
+    # amd64_edac's messages when ECC is off in firmware (drivers/edac/amd64_edac.c).
+    (root / "kernel.log").write_text("EDAC amd64: Node 0: DRAM ECC disabled.\n"
+                                     "EDAC amd64: ECC disabled in the BIOS or no ECC capability, module will not load.\n")
+    check = judge(root)["ecc_active"]
+    assert check["verdict"] == "FAIL" and "DRAM ECC disabled" in check["reason"], check
+
+
+def test_a_controller_without_ue_count_is_unknown_not_no_ue(tmp_path):
+    root = tree(tmp_path, "edac_naples")
+    (root / MC / "mc2/ue_count").unlink()
+    for rank in ("rank0", "rank1"):
+        (root / MC / "mc2" / rank / "dimm_ue_count").unlink()
+    check = judge(root)["uncorrectable_errors"]
+    assert check["verdict"] == "UNKNOWN" and "mc2" in check["reason"], check
+
+
+def test_errors_only_in_per_rank_counters_are_counted(tmp_path):
+    root = tree(tmp_path, "edac_naples")
+    (root / MC / "mc1/ce_count").unlink()
+    (root / MC / "mc1/ue_count").unlink()
+    (root / MC / "mc1/rank1/dimm_ue_count").write_text("2\n")
+    (root / MC / "mc1/rank0/dimm_ce_count").write_text("4\n")
+    facts = mod.gather(root)
+    mc1 = facts["edac"]["controllers"][1]
+    assert (mc1["ce_count"], mc1["ue_count"]) == (4, 2), mc1
+    checks = {c["name"]: c for c in mchecks.evaluate(facts, EPYC_8X32, 10, None)}
+    assert checks["uncorrectable_errors"]["verdict"] == "FAIL"
+    assert "mc1/rank1" in checks["uncorrectable_errors"]["reason"]
+
+
+def test_finer_counters_above_the_controller_total_win_and_are_noted(tmp_path):
+    root = tree(tmp_path, "edac_naples")
+    (root / MC / "mc0/rank0/dimm_ce_count").write_text("12\n")   # controller's ce_count stays 0
+    facts = mod.gather(root)
+    mc0 = facts["edac"]["controllers"][0]
+    assert mc0["ce_count"] == 12 and mc0["notes"], mc0
+    assert {c["name"]: c for c in mchecks.evaluate(facts, EPYC_8X32, 10, None)}["correctable_errors"][
+        "verdict"] == "FAIL"
+
+
+def test_the_legacy_csrow_layout_is_read(tmp_path):
+    # A built csrow tree in the kernel's legacy layout (csrowN/chM_ce_count, ue_count, size_mb, edac_mode).
+    root = tree(tmp_path, "edac_naples")
+    shutil.rmtree(root / MC)
+    row = root / MC / "mc0/csrow0"
+    row.mkdir(parents=True)
+    for name, value in {"ch0_ce_count": "1", "ch1_ce_count": "2", "ue_count": "0", "size_mb": "16384",
+                        "edac_mode": "S4ECD4ED", "mem_type": "Registered-DDR4", "ch0_dimm_label": "DIMMA1",
+                        "ch1_dimm_label": "DIMMB1"}.items():
+        (row / name).write_text(value + "\n")
+    (root / MC / "mc0/mc_name").write_text("F17h\n")
+    controller = edac.read_edac(root)["controllers"][0]
+    assert controller["layout"] == "csrow"
+    assert (controller["ce_count"], controller["ue_count"], controller["size_mb"]) == (3, 0, 16384), controller
+    assert controller["dimms"][0]["label"] == "DIMMA1 DIMMB1"
+
+
+def test_absent_counters_are_none_never_zero(tmp_path):
+    root = tree(tmp_path, "edac_naples")
+    for name in ("ce_count", "ue_count"):
+        (root / MC / "mc3" / name).unlink()
+    for rank in ("rank0", "rank1"):
+        for name in ("dimm_ce_count", "dimm_ue_count"):
+            (root / MC / "mc3" / rank / name).unlink()
+    mc3 = edac.read_edac(root)["controllers"][3]
+    assert (mc3["ce_count"], mc3["ue_count"]) == (None, None)
+
+
+@pytest.mark.parametrize("name", ["uncorrectable_errors", "correctable_errors", "kernel_log"])
+def test_bare_metal_without_the_input_is_unknown(tmp_path, name):
+    root = tree(tmp_path, "edac_disabled")
+    checks = judge(root)
+    assert checks[name]["verdict"] == "UNKNOWN", checks[name]
