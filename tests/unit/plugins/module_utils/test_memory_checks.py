@@ -53,8 +53,9 @@ def test_ecc_off_in_the_kernel_log_fails_even_without_a_host_signal(tmp_path):
     root = tree(tmp_path, "edac_disabled")
     (root / "virt.txt").unlink()
     # amd64_edac's messages when ECC is off in firmware (drivers/edac/amd64_edac.c).
-    (root / "kernel.log").write_text("EDAC amd64: Node 0: DRAM ECC disabled.\n"
-                                     "EDAC amd64: ECC disabled in the BIOS or no ECC capability, module will not load.\n")
+    (root / "kernel.log").write_text(
+        "EDAC amd64: Node 0: DRAM ECC disabled.\n"
+        "EDAC amd64: ECC disabled in the BIOS or no ECC capability, module will not load.\n")
     check = judge(root)["ecc_active"]
     assert check["verdict"] == "FAIL" and "DRAM ECC disabled" in check["reason"], check
 
