@@ -34,6 +34,9 @@ description:
   - With O(root) other than C(/) (tests), no command runs; C(<root>/dmidecode.txt), C(<root>/virt.txt)
     and C(<root>/kernel.log) stand for the output of C(dmidecode -t 16 -t 17), C(systemd-detect-virt)
     and the kernel log; a missing file means that source is not available.
+  - A counter the kernel does not offer is unknown, never zero: the error checks say UNKNOWN for it on
+    bare metal. A host with no virtualisation signal at all (no systemd-detect-virt, no DMI, no CPU flags)
+    and no EDAC is UNKNOWN, not FAIL.
 options:
   root:
     description: Prefix for C(/sys), C(/proc), C(/run) and O(baseline_path) (tests point it at a fixture tree).
@@ -59,6 +62,13 @@ options:
     description: Write the baseline when the EDAC counts differ from it (never in check mode).
     type: bool
     default: true
+  rasdaemon_db:
+    description:
+      - rasdaemon's database, under O(root). Its C(mc_event) records outlive reboots (EDAC's counters do not):
+        an uncorrected event there is FAIL, corrected events repeated at one address are WARN.
+      - An absent database leaves the checks to EDAC and says so in the facts.
+    type: path
+    default: /var/lib/rasdaemon/ras-mc_event.db
 author: GPU rig maintainers (!UNKNOWN)
 """
 
@@ -106,6 +116,7 @@ from ansible_collections.gpu_rig.cluster.plugins.module_utils import edac, host,
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.dmidecode import parse_dmidecode
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.memory_checks import evaluate, normalize_expected
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.rasdaemon import read_events
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.verdict import overall
 
 Runner = Callable[[list[str]], tuple[int, str, str]]
@@ -154,7 +165,8 @@ def kernel_log_output(root: Path, which: Which | None, run: Runner | None) -> tu
     return kernel_log.read(None, runner)
 
 
-def gather(root: Path, which: Which | None = None, run: Runner | None = None) -> dict[str, Any]:
+def gather(root: Path, which: Which | None = None, run: Runner | None = None,
+           rasdaemon_db: str = "/var/lib/rasdaemon/ras-mc_event.db") -> dict[str, Any]:
     """Collect every fact; with which/run None (a fixture root) no command runs."""
     text, reason = dmidecode_output(root, which, run)
     dmi = parse_dmidecode(text) if text is not None else {"arrays": [], "devices": []}
@@ -168,6 +180,7 @@ def gather(root: Path, which: Which | None = None, run: Runner | None = None) ->
         "meminfo": edac.parse_meminfo(edac.read_value(root / "proc/meminfo") or ""),
         "virtualization": virtualization(root, which, run),
         "kernel_log": edac.scan_kernel_log(log_text, log_source),
+        "rasdaemon": read_events(root / rasdaemon_db.lstrip("/")),
     }
 
 
@@ -179,6 +192,7 @@ def main() -> None:
             "ce_threshold": {"type": "int", "default": 10},
             "baseline_path": {"type": "path", "default": "/var/lib/gpu-rig/memory_baseline.json"},
             "update_baseline": {"type": "bool", "default": True},
+            "rasdaemon_db": {"type": "path", "default": "/var/lib/rasdaemon/ras-mc_event.db"},
         },
         supports_check_mode=True,
     )
@@ -196,7 +210,7 @@ def main() -> None:
         expected = normalize_expected(params["expected"] or {})
     except ValueError as error:
         module.fail_json(msg=str(error))
-    facts = gather(root, which if live else None, run if live else None)
+    facts = gather(root, which if live else None, run if live else None, params["rasdaemon_db"])
     baseline_file = root / params["baseline_path"].lstrip("/")
     previous = edac.load_baseline(baseline_file)
     checks = evaluate(facts, expected, params["ce_threshold"], previous)

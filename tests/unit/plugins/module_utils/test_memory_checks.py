@@ -126,3 +126,62 @@ def test_bare_metal_without_the_input_is_unknown(tmp_path, name):
     root = tree(tmp_path, "edac_disabled")
     checks = judge(root)
     assert checks[name]["verdict"] == "UNKNOWN", checks[name]
+
+
+# --- rasdaemon's records ------------------------------------------------------------------------------------------
+# The table as rasdaemon's ras-record.c creates it (mc_event_fields); the rows are built for these tests, in
+# the shape ras_store_mc_event() writes them.
+MC_EVENT = ("CREATE TABLE mc_event (id INTEGER PRIMARY KEY, timestamp TEXT, err_count INTEGER, err_type TEXT, "
+            "err_msg TEXT, label TEXT, mc INTEGER, top_layer INTEGER, middle_layer INTEGER, lower_layer INTEGER, "
+            "address INTEGER, grain INTEGER, syndrome INTEGER, driver_detail TEXT)")
+
+
+def ras_db(root: Path, rows: list[tuple]) -> Path:
+    import sqlite3
+
+    path = root / "var/lib/rasdaemon/ras-mc_event.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute(MC_EVENT)
+        db.executemany("INSERT INTO mc_event (timestamp, err_count, err_type, err_msg, label, mc, top_layer, "
+                       "middle_layer, lower_layer, address, grain, syndrome, driver_detail) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return path
+
+
+def ce_row(when: str, address: int, label: str = "DIMMA1") -> tuple:
+    return (when, 1, "Corrected", "memory read error", label, 0, 0, 0, -1, address, 64, 0x40, "")
+
+
+def test_corrected_errors_repeated_at_one_address_before_a_reboot_warn(tmp_path):
+    # EDAC's counters are 0 after the reboot; rasdaemon kept two corrected errors at one address.
+    root = tree(tmp_path, "edac_naples")
+    ras_db(root, [ce_row("2026-11-20 03:12:44 +0000", 0x12f4c5000), ce_row("2026-11-28 17:40:02 +0000", 0x12f4c5000),
+                  ce_row("2026-11-29 09:01:13 +0000", 0x8812000, "DIMMC1")])
+    checks = judge(root)
+    assert checks["correctable_errors"]["verdict"] == "WARN", checks["correctable_errors"]
+    assert "DIMMA1 address 0x12f4c5000" in checks["correctable_errors"]["reason"]
+
+
+def test_an_uncorrected_event_in_rasdaemon_fails(tmp_path):
+    root = tree(tmp_path, "edac_naples")
+    ras_db(root, [("2026-11-21 11:00:00 +0000", 1, "Uncorrected", "memory read error", "DIMMB1", 0, 1, 0, -1,
+                   0x4000, 64, 0, "")])
+    check = judge(root)["uncorrectable_errors"]
+    assert check["verdict"] == "FAIL" and "rasdaemon" in check["reason"], check
+
+
+def test_single_corrected_events_pass_and_are_counted(tmp_path):
+    root = tree(tmp_path, "edac_naples")
+    ras_db(root, [ce_row("2026-11-20 03:12:44 +0000", 0x1000), ce_row("2026-11-21 03:12:44 +0000", 0x2000)])
+    facts = mod.gather(root)
+    assert facts["rasdaemon"]["available"] and facts["rasdaemon"]["repeated"] == []
+    assert {c["name"]: c for c in mchecks.evaluate(facts, EPYC_8X32, 10, None)}["correctable_errors"][
+        "verdict"] == "PASS"
+
+
+def test_a_database_that_is_not_rasdaemons_is_unavailable_with_the_reason(tmp_path):
+    path = tmp_path / "ras-mc_event.db"
+    path.write_bytes(b"not a database")
+    found = plugin("module_utils", "rasdaemon").read_events(path)
+    assert found["available"] is False and "unreadable" in found["reason"]
