@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.gpu_event_checks import (
+    EVENT_CHECKS,
+    check_gpu_lost,
+    check_recovery_action,
+    check_xids,
+)
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.gpu_memory_checks import (
+    check_ecc,
+    check_remapped,
+    check_retired,
+)
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.nvidia_smi import norm_bus_id
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.verdict import check, checker
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.xid import FATAL_XIDS
 
 BAD_CLOCK_EVENTS = ("hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown", "sw_thermal_slowdown")
-CHECK_NAMES = ("gpu_count", "gpu_model", "driver_version", "pcie_width", "pcie_gen", "persistence",
-               "power_limit", "temperature", "ecc", "retired_pages", "remapped_rows", "clock_events", "xid")
+CHECK_NAMES = ("gpu_count", "gpu_model", "driver_version", "pcie_width", "pcie_gen", "persistence", "power_limit",
+               "temperature", "ecc", "retired_pages", "remapped_rows", "recovery_action", "clock_events", *EVENT_CHECKS)
 
 
 def model_matches(name: str | None, want: str) -> bool:
@@ -138,53 +148,6 @@ def check_temperature(gpu: dict[str, Any], margin: int) -> dict[str, Any]:
     return c("PASS", f"{now} C, {headroom} C below slowdown {slow} C", expected=want, found=found)
 
 
-def check_ecc(gpu: dict[str, Any]) -> dict[str, Any]:
-    c, ecc = checker("ecc", gpu["index"]), gpu["ecc"]
-    if not ecc["supported"]:
-        return c("SKIP", f"ECC not supported on {gpu['name']}")
-    keys = ("mode_current", "mode_pending", "volatile_sbe", "volatile_dbe", "aggregate_sbe", "aggregate_dbe")
-    found = {k: ecc[k] for k in keys}
-    dbe = max(ecc["aggregate_dbe"] or 0, ecc["volatile_dbe"] or 0)
-    if dbe > 0:
-        return c("FAIL", f"expected 0 uncorrectable ECC errors, found {dbe}", expected={"uncorrectable": 0},
-                 found=found)
-    if ecc["unrepairable_memory"]:
-        return c("FAIL", "nvidia-smi reports unrepairable memory", expected={"unrepairable_memory": False}, found=found)
-    if (ecc["mode_current"] or "").lower() != "enabled":
-        return c("WARN", f"ECC is supported but {ecc['mode_current']}", expected={"mode_current": "Enabled"},
-                 found=found)
-    if ecc["mode_pending"] and ecc["mode_pending"] != ecc["mode_current"]:
-        return c("WARN", f"ECC mode changes to {ecc['mode_pending']} at the next reset", found=found)
-    if ecc["repair_pending"] or ecc["threshold_exceeded"]:
-        return c("WARN", "memory repair pending or SRAM error threshold exceeded", found=found)
-    return c("PASS", f"ECC enabled, 0 uncorrectable ({ecc['aggregate_sbe']} correctable aggregate)",
-             expected={"uncorrectable": 0}, found=found)
-
-
-def check_retired(gpu: dict[str, Any]) -> dict[str, Any]:
-    c, pages = checker("retired_pages", gpu["index"]), gpu["retired_pages"]
-    if not pages["supported"]:
-        return c("SKIP", f"retired pages not reported on {gpu['name']}")
-    found = {k: pages[k] for k in ("sbe", "dbe", "pending")}
-    if pages["pending"]:
-        return c("WARN", "page retirement pending: reset the GPU", expected={"pending": False}, found=found)
-    if pages["dbe"]:
-        return c("WARN", f"{pages['dbe']} pages retired for double-bit errors", found=found)
-    return c("PASS", "no retirement pending", expected={"pending": False}, found=found)
-
-
-def check_remapped(gpu: dict[str, Any]) -> dict[str, Any]:
-    c, rows = checker("remapped_rows", gpu["index"]), gpu["remapped_rows"]
-    if not rows["supported"]:
-        return c("SKIP", f"row remapping not reported on {gpu['name']}")
-    found = {k: rows[k] for k in ("correctable", "uncorrectable", "pending", "failure")}
-    if rows["failure"]:
-        return c("FAIL", "a row remapping failed: the GPU needs replacing", expected={"failure": False}, found=found)
-    if rows["pending"]:
-        return c("WARN", "row remapping pending: reset the GPU", expected={"pending": False}, found=found)
-    return c("PASS", "no remap pending or failed", expected={"pending": False, "failure": False}, found=found)
-
-
 def check_clock_events(gpu: dict[str, Any]) -> dict[str, Any]:
     c, active = checker("clock_events", gpu["index"]), gpu["clock_events_active"]
     if not gpu["clock_event_reasons"]:
@@ -193,21 +156,6 @@ def check_clock_events(gpu: dict[str, Any]) -> dict[str, Any]:
     if bad:
         return c("WARN", "clocks held down by " + ", ".join(bad), expected=[], found=active)
     return c("PASS", "no slowdown active", expected=[], found=active)
-
-
-def check_xids(facts: dict[str, Any]) -> dict[str, Any]:
-    c, events = checker("xid", None), facts.get("xid_events")
-    if events is None:
-        return c("SKIP", facts.get("kernel_log") or "kernel log unavailable")
-    if not events:
-        return c("PASS", f"no Xid in {facts.get('kernel_log')}", expected=[], found=[])
-    counts: dict[tuple[str, int], int] = {}
-    for event in events:
-        counts[(event["bus_id"], event["xid"])] = counts.get((event["bus_id"], event["xid"]), 0) + 1
-    found = [{"bus_id": bus, "xid": xid, "count": n} for (bus, xid), n in counts.items()]
-    summary = ", ".join(f"Xid {xid} x{n} on {bus}" for (bus, xid), n in counts.items())
-    verdict = "FAIL" if any(xid in FATAL_XIDS for _bus, xid in counts) else "WARN"
-    return c(verdict, f"{summary}; last: {events[-1]['text']}", expected=[], found=found)
 
 
 def unavailable_checks(facts: dict[str, Any], expected: dict[str, Any], env: dict[str, Any]) -> list[dict[str, Any]]:
@@ -221,20 +169,23 @@ def unavailable_checks(facts: dict[str, Any], expected: dict[str, Any], env: dic
         skip_why = f"no GPUs expected on this node: {reason}"
     else:
         skip_why = None
-    checks = [check(name, None, "SKIP", skip_why or f"cannot check: {reason}") for name in CHECK_NAMES]
+    # Where GPUs are expected and nvidia-smi gives nothing, each check's input is absent: UNKNOWN, not SKIP.
+    checks = [check(name, None, "SKIP", skip_why) if skip_why
+              else check(name, None, "UNKNOWN", f"cannot check: {reason}") for name in CHECK_NAMES]
     if skip_why is None:
         want = expected.get("gpu_count")
         pci_note = f"; {len(pci)} NVIDIA GPU PCI functions in sysfs" if pci is not None else ""
         checks[0] = check("gpu_count", None, "FAIL",
                           f"inventory says this node has {want if want is not None else 'GPUs'}, {reason}{pci_note}",
                           expected=want)
-        if facts.get("xid_events") is not None:  # an Xid 79 in the log often says why nvidia-smi fails
-            checks[CHECK_NAMES.index("xid")] = check_xids(facts)
+        # An Xid 79 or a GPU fallen off the bus in the log often says why nvidia-smi fails.
+        checks[CHECK_NAMES.index("xid")] = check_xids(facts, env)
+        checks[CHECK_NAMES.index("gpu_lost")] = check_gpu_lost(facts, env)
     return checks
 
 
 def evaluate(facts: dict[str, Any], expected: dict[str, Any], temperature_margin_c: int = 5,
-             env: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+             env: dict[str, Any] | None = None, ecc_correctable_warn: int = 100) -> list[dict[str, Any]]:
     """Judge facts (parse_smi_xml output plus xid_events/kernel_log) against the inventory's expectations."""
     expected = expected or {}
     if not facts.get("available", True):
@@ -242,7 +193,8 @@ def evaluate(facts: dict[str, Any], expected: dict[str, Any], temperature_margin
     checks = [check_gpu_count(facts, expected), check_driver(facts, expected)]
     for gpu in facts["gpus"]:
         checks += [check_model(gpu, expected), *check_pcie(gpu, expected), check_persistence(gpu, expected),
-                   check_power(gpu, expected), check_temperature(gpu, temperature_margin_c), check_ecc(gpu),
-                   check_retired(gpu), check_remapped(gpu), check_clock_events(gpu)]
-    checks.append(check_xids(facts))
+                   check_power(gpu, expected), check_temperature(gpu, temperature_margin_c),
+                   check_ecc(gpu, ecc_correctable_warn), check_retired(gpu), check_remapped(gpu),
+                   check_recovery_action(gpu), check_clock_events(gpu)]
+    checks += [check_xids(facts, env or {}), check_gpu_lost(facts, env or {})]
     return checks

@@ -198,6 +198,9 @@ def parse_gpu(index: int, gpu: ET.Element) -> dict[str, Any]:
         "ecc": parse_ecc(gpu),
         "retired_pages": parse_retired_pages(gpu),
         "remapped_rows": parse_remapped_rows(gpu),
+        # What NVML says the GPU needs (drivers with DTD v13): None, GPU Reset, Node Reboot, Drain P2P, ...
+        # "None" is a value here, not nvidia-smi's "nothing": read the text as it is.
+        "recovery_action": (_text(gpu, "gpu_recovery_action") or "").strip() or None,
         "clock_event_reasons": reasons,
         "clock_events_active": sorted(name for name, active in reasons.items() if active),
     }

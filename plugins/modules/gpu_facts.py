@@ -12,17 +12,20 @@ short_description: Gather NVIDIA GPU facts (nvidia-smi -q -x, sysfs, kernel log)
 description:
   - Runs C(nvidia-smi -q -x) (or parses O(xml_file)) and returns, per GPU, the name, UUID, PCI bus id,
     NUMA node, persistence mode, PCIe generation and width, power limits, temperatures, ECC, retired
-    pages, remapped rows and active clock event (throttle) reasons, plus the NVIDIA Xid events of the
-    current boot's kernel log.
-  - Judges them against O(expected) and returns a list of checks, each PASS, WARN, FAIL or SKIP, and an
-    overall verdict (the worst; SKIP only when every check is SKIP). Never changes anything.
+    pages, remapped rows, the recovery action and active clock event (throttle) reasons, plus the NVIDIA
+    Xid events of the current boot's kernel log and the NVRM lines of a GPU that is lost, fell off the bus
+    or failed to initialise without an Xid.
+  - Judges them against O(expected) and returns a list of checks, each PASS, WARN, FAIL, UNKNOWN or SKIP,
+    and an overall verdict (the worst; UNKNOWN above PASS; SKIP only when every check is SKIP). Xids are
+    judged by the immediate action NVIDIA's Xid catalog gives (a GPU reset or a reboot is FAIL; Xid 154 by
+    the recovery action its line names). Never changes anything.
   - Parses both generations of nvidia-smi XML names (C(power_readings)/C(enforced_power_limit) and
     C(gpu_power_readings)/C(current_power_limit); C(clocks_throttle_reasons) and C(clocks_event_reasons);
     absolute temperature thresholds and the T.Limit-relative ones of newer drivers). Values reported as
     C(N/A), C([N/A]) or C(Not Supported) become null.
   - When nvidia-smi is missing or fails, every check is SKIP with its message, unless
     C(gpus_expected) in O(expected) is true on a host that is neither a container nor a VM without NVIDIA
-    PCI devices; then the gpu_count check FAILs.
+    PCI devices; then the gpu_count check FAILs, the kernel-log checks run, and the others are UNKNOWN.
 options:
   nvidia_smi:
     description: Name or path of the nvidia-smi binary.
@@ -40,7 +43,7 @@ options:
   kernel_log_file:
     description:
       - Read the kernel log from this file. Without it, C(journalctl -k -b --no-pager) is used, then
-        C(dmesg); when neither gives a log, the xid check is SKIP.
+        C(dmesg); when neither gives a log, the kernel-log checks are UNKNOWN (SKIP in a container or VM).
     type: path
   expected:
     description:
@@ -56,6 +59,13 @@ options:
     description: WARN when a GPU is within this many degrees of its slowdown temperature (FAIL at or above it).
     type: int
     default: 5
+  ecc_correctable_warn:
+    description:
+      - WARN at or above this many correctable memory errors since the last GPU reset, on GPUs with ECC.
+      - NVIDIA publishes no threshold for correctable errors; uncorrectable ones, retirement and remapping limits
+        follow NVIDIA's guidance (see the gpu_health role's README).
+    type: int
+    default: 100
 author: GPU rig maintainers (!UNKNOWN)
 """
 
@@ -83,7 +93,8 @@ ansible_facts:
   description: C(gpu_health) with available, reason, driver_version, cuda_version, kernel_module_version,
     gpus (index, name, uuid, serial, bus_id, pci_address, minor_number, vbios, architecture, numa_node,
     persistence, pcie, power, temperature, ecc, retired_pages, remapped_rows, clock_event_reasons,
-    clock_events_active), xid_events, kernel_log, checks and verdict.
+    clock_events_active), xid_events (each with the action NVIDIA's Xid catalog gives), gpu_lost_events
+    (NVRM lines of a GPU lost or failed without an Xid), kernel_log, checks and verdict.
   type: dict
   returned: always
 checks:
@@ -105,7 +116,7 @@ from ansible_collections.gpu_rig.cluster.plugins.module_utils import host, kerne
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.gpu_checks import evaluate
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.nvidia_smi_xml import parse_smi_xml
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.verdict import overall
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.xid import parse_xids
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.xid import parse_gpu_lost, parse_xids
 
 
 def environment(root: Path) -> dict[str, Any]:
@@ -151,8 +162,10 @@ def gather(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         log, source = kernel_log.read(params["kernel_log_file"])
         facts["kernel_log"] = source
         facts["xid_events"] = parse_xids(log, facts["gpus"]) if log is not None else None
+        facts["gpu_lost_events"] = parse_gpu_lost(log, facts["gpus"]) if log is not None else None
     else:
-        facts["kernel_log"], facts["xid_events"] = "not read: no GPUs available or expected", None
+        facts["kernel_log"] = "not read: no GPUs available or expected"
+        facts["xid_events"] = facts["gpu_lost_events"] = None
     return facts, env
 
 
@@ -165,6 +178,7 @@ def main() -> None:
             "kernel_log_file": {"type": "path"},
             "expected": {"type": "dict", "default": {}},
             "temperature_margin_c": {"type": "int", "default": 5},
+            "ecc_correctable_warn": {"type": "int", "default": 100},
         },
         supports_check_mode=True,
     )
@@ -172,7 +186,8 @@ def main() -> None:
     params["expected"] = params["expected"] or {}
     try:
         facts, env = gather(params)
-        checks = evaluate(facts, params["expected"], params["temperature_margin_c"], env)
+        checks = evaluate(facts, params["expected"], params["temperature_margin_c"], env,
+                          params["ecc_correctable_warn"])
     except (OSError, ET.ParseError, ValueError, TypeError) as exc:
         module.fail_json(msg=f"gpu_facts could not gather or judge GPU facts: {exc}")
     verdict = overall(checks)

@@ -185,3 +185,32 @@ def test_a_database_that_is_not_rasdaemons_is_unavailable_with_the_reason(tmp_pa
     path.write_bytes(b"not a database")
     found = plugin("module_utils", "rasdaemon").read_events(path)
     assert found["available"] is False and "unreadable" in found["reason"]
+
+
+# --- DIMMs named once per channel -----------------------------------------------------------------------------------
+dimm_checks = plugin("module_utils", "dimm_checks")
+dmidecode = plugin("module_utils", "dmidecode")
+TRX40 = (MEMORY / "dmidecode" / "trx40_dimm0_dimm1_per_channel.txt").read_text()
+
+
+def test_unique_locators_name_the_slots_alone():
+    devices = dimm_checks.name_slots(dmidecode.parse_dmidecode(TRX40)["devices"])
+    assert [d["slot"] for d in devices][:2] == ["DIMM 0", "DIMM 1"]
+
+
+def mixed_set() -> str:
+    """Built from the real TRX40 record of P0 CHANNEL A DIMM 1 (16 GB): the same DIMM on three more
+    channels, as 8 GB. A 16+8+8+8 GB set whose slots are all called DIMM 1."""
+    record = TRX40[TRX40.index("Handle 0x001B"):TRX40.index("Handle 0x001E")]
+    copies = [record.replace("Handle 0x001B", f"Handle 0x00{n}B").replace("P0 CHANNEL A", f"P0 CHANNEL {ch}")
+              .replace("Size: 16 GB", "Size: 8 GB") for n, ch in ((3, "B"), (4, "C"), (5, "D"))]
+    return TRX40[:TRX40.index("Handle 0x0019")] + record + "".join(copies)
+
+
+def test_a_mixed_set_in_slots_of_one_name_is_not_all_the_same_size():
+    dmi = {"available": True, "reason": "", **dmidecode.parse_dmidecode(mixed_set())}
+    checks = {c["name"]: c for c in dimm_checks.dimm_checks(dmi, {"dimm_count": 4, "memory_gb": 40}, None)}
+    assert checks["dimm_count"]["verdict"] == "PASS", checks["dimm_count"]
+    assert checks["dimm_sizes_equal"]["verdict"] == "FAIL", checks["dimm_sizes_equal"]
+    assert "P0 CHANNEL A DIMM 1=16 GB" in checks["dimm_sizes_equal"]["reason"]
+    assert checks["memory_total"]["verdict"] == "PASS"

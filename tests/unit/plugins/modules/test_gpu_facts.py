@@ -39,6 +39,7 @@ def capture_body(path: Path) -> str:
 def facts_of(path: Path, kernel_log: str | None = "") -> dict:
     facts = {"available": True, **smi_xml.parse_smi_xml(path.read_text())}
     facts["xid_events"] = None if kernel_log is None else xid.parse_xids(kernel_log, facts["gpus"])
+    facts["gpu_lost_events"] = None if kernel_log is None else xid.parse_gpu_lost(kernel_log, facts["gpus"])
     facts["kernel_log"] = "test log" if kernel_log is not None else "kernel log unavailable (test)"
     return facts
 
@@ -239,7 +240,8 @@ def test_ecc_uncorrectable_and_pending_remap():
 
 
 def facts_of_text(text: str) -> dict:
-    return {"available": True, **smi_xml.parse_smi_xml(text), "xid_events": [], "kernel_log": "test"}
+    return {"available": True, **smi_xml.parse_smi_xml(text), "xid_events": [], "gpu_lost_events": [],
+            "kernel_log": "test"}
 
 
 def test_older_driver_names_parse():
@@ -295,14 +297,17 @@ def test_xid_lines_parse_and_map_to_gpus():
     gpus = smi_xml.parse_smi_xml(RTX_ON.read_text())["gpus"]
     events = xid.parse_xids(f"{XID_79}\n{XID_13}\n", gpus)
     assert events == [
-        {"bus_id": "0000:41:00", "gpu": 2, "xid": 79, "text": "pid=1234, name=python, GPU has fallen off the bus."},
+        {"bus_id": "0000:41:00", "gpu": 2, "xid": 79, "text": "pid=1234, name=python, GPU has fallen off the bus.",
+         "action": "reboot"},
         {"bus_id": "0000:21:00", "gpu": 1, "xid": 13,
-         "text": "Graphics SM Warp Exception on (GPC 0, TPC 0, SM 0): Out Of Range Address"},
+         "text": "Graphics SM Warp Exception on (GPC 0, TPC 0, SM 0): Out Of Range Address", "action": "restart_app"},
     ]
 
 
-def test_xid_skip_when_log_unavailable():
-    assert by(gpu_checks.evaluate(facts_of(RTX_ON, None), RTX_EXPECTED), "xid")["verdict"] == "SKIP"
+def test_xid_unknown_when_log_unavailable_on_the_gpus_host_and_skip_in_a_container():
+    assert by(gpu_checks.evaluate(facts_of(RTX_ON, None), RTX_EXPECTED), "xid")["verdict"] == "UNKNOWN"
+    env = {"container": "podman", "vm": None}
+    assert by(gpu_checks.evaluate(facts_of(RTX_ON, None), RTX_EXPECTED, env=env), "xid")["verdict"] == "SKIP"
 
 
 # --- no driver ------------------------------------------------------------------------------------------------
@@ -332,7 +337,7 @@ def test_no_driver_with_gpus_expected_fails():
     assert check["reason"].startswith("inventory says this node has 4, nvidia-smi failed")
     assert "2 NVIDIA GPU PCI functions" in check["reason"]
     assert verdicts.overall(checks) == "FAIL"
-    assert by(checks, "xid")["verdict"] == "SKIP"
+    assert by(checks, "xid")["verdict"] == "UNKNOWN"
     facts = {**unavailable(), "xid_events": xid.parse_xids(XID_79), "kernel_log": "test log"}
     checks = gpu_checks.evaluate(facts, {"gpus_expected": True}, env=env)
     assert by(checks, "xid")["verdict"] == "FAIL"
