@@ -214,3 +214,45 @@ def test_a_mixed_set_in_slots_of_one_name_is_not_all_the_same_size():
     assert checks["dimm_sizes_equal"]["verdict"] == "FAIL", checks["dimm_sizes_equal"]
     assert "P0 CHANNEL A DIMM 1=16 GB" in checks["dimm_sizes_equal"]["reason"]
     assert checks["memory_total"]["verdict"] == "PASS"
+
+
+MCE_RECORD = ("CREATE TABLE mce_record (id INTEGER PRIMARY KEY, timestamp TEXT, mcgcap INTEGER, mcgstatus INTEGER, "
+              "status INTEGER, addr INTEGER, misc INTEGER, ip INTEGER, tsc INTEGER, walltime INTEGER, ppin INTEGER, "
+              "cpu INTEGER, cpuid INTEGER, apicid INTEGER, socketid INTEGER, cs INTEGER, bank INTEGER, "
+              "cpuvendor INTEGER, microcode INTEGER, bank_name TEXT, error_msg TEXT, mcgstatus_msg TEXT, "
+              "mcistatus_msg TEXT, mcastatus_msg TEXT, user_action TEXT, mc_location TEXT)")
+
+
+def zen_umc_rows() -> list[tuple]:
+    """The MCE events of the real `ras-mc-ctl --errors` output, as the mce_record rows it printed them from."""
+    import re
+
+    rows = []
+    text = (MEMORY / "rasdaemon/ras-mc-ctl_errors_zen_umc_ce.txt").read_text()
+    for line in text.splitlines():
+        match = re.match(r"^\d+ (\S+ \S+ \S+) error: (.*?), CPU (\d+), bank (.*?\)), mcg (.*?), mci (\S+), "
+                         r"(memory_channel=\d+,csrow=\d+),.*?addr=(0x[0-9a-f]+)", line)
+        if match:
+            when, msg, vendor, bank, mcg, mci, location, addr = match.groups()
+            rows.append((when, msg, int(vendor), bank, mcg, mci, location, int(addr, 16)))
+    return rows
+
+
+def test_repeated_umc_corrected_errors_in_rasdaemons_mce_records_warn(tmp_path):
+    import sqlite3
+
+    rows = zen_umc_rows()
+    assert len(rows) >= 3 and len({r[7] for r in rows}) == 1, rows  # the real output: one address, again and again
+    root = tree(tmp_path, "edac_naples")
+    path = root / "var/lib/rasdaemon/ras-mc_event.db"
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as db:
+        db.execute(MC_EVENT)  # "No Memory errors.": the table exists and is empty
+        db.execute(MCE_RECORD)
+        db.executemany("INSERT INTO mce_record (timestamp, error_msg, cpuvendor, bank_name, mcgstatus_msg, "
+                       "mcistatus_msg, mc_location, addr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    facts = mod.gather(root)
+    assert facts["rasdaemon"]["repeated"][0]["where"] == (
+        "Unified Memory Controller (bank=17) memory_channel=0,csrow=1 address 0x319deb440")
+    check = {c["name"]: c for c in mchecks.evaluate(facts, EPYC_8X32, 10, None)}["correctable_errors"]
+    assert check["verdict"] == "WARN", check

@@ -62,3 +62,13 @@ def test_a_row_of_the_wrong_shape_is_refused():
     with pytest.raises(ValueError, match="unexpected nvidia-smi row"):
         limit_mod.parse_limits("index, pci.bus_id, power.limit, power.min_limit, power.max_limit\n"
                                "0, NVIDIA H200, 700.00, 200.00, 700.00\n")
+
+
+def test_nvidias_invalid_field_answer_is_refused():
+    # The real stdout of nvidia-smi for a field this driver does not know (exit code 2).
+    text = (SMI / "invalid_field_cohdi_issue37.log").read_text()
+    # The log quotes it JSON-escaped: \" and \n.
+    answer = text.split("stdout: '", 1)[1].split("'", 1)[0].replace("\\n", "\n").replace('\\"', '"')
+    assert answer.startswith('Field "device_minor" is not a valid field to query.')
+    with pytest.raises(ValueError, match="expected the header"):
+        limit_mod.parse_limits(answer)
