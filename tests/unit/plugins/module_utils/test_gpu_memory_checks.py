@@ -89,3 +89,29 @@ def test_every_gpu_check_name_is_reported_for_a_real_a100():
              "xid_events": [], "gpu_lost_events": [], "kernel_log": "test"}
     names = {c["name"] for c in gpu_checks.evaluate(facts, {"gpus_expected": True, "gpu_count": 1})}
     assert names == set(gpu_checks.CHECK_NAMES)
+
+
+EMPTY_GPU = ('<?xml version="1.0" ?><nvidia_smi_log><driver_version>580.95.05</driver_version>'
+             '<gpu id="00000000:01:00.0"></gpu></nvidia_smi_log>')
+FULL_EXPECTATIONS = {"gpus_expected": True, "gpu_count": 1, "gpu_model": "NVIDIA GeForce RTX 3090", "driver_branch": "580",
+                     "pcie_gen_max": 3, "pcie_widths": [16], "power_limit_w": 280}
+
+
+@pytest.mark.parametrize("name", [n for n in gpu_checks.CHECK_NAMES if n not in ("gpu_count", "driver_version")])
+def test_no_gpu_check_passes_on_a_gpu_that_reports_nothing(name):
+    # A <gpu> element with no values at all (built): every per-GPU check must say it could not see.
+    facts = {"available": True, **smi_xml.parse_smi_xml(EMPTY_GPU), "xid_events": None, "gpu_lost_events": None,
+             "kernel_log": "kernel log unavailable (test)"}
+    found = [c for c in gpu_checks.evaluate(facts, FULL_EXPECTATIONS, env={"container": None, "vm": None})
+             if c["name"] == name]
+    assert found and all(c["verdict"] != "PASS" for c in found), found
+
+
+@pytest.mark.parametrize("name", gpu_checks.CHECK_NAMES)
+def test_no_gpu_check_passes_when_nvidia_smi_fails_on_a_gpu_node(name):
+    facts = {"available": False, "reason": "nvidia-smi failed (rc=9): NVIDIA-SMI has failed because it couldn't "
+             "communicate with the NVIDIA driver.", "gpus": [], "xid_events": None, "gpu_lost_events": None,
+             "kernel_log": "kernel log unavailable (test)"}
+    env = {"container": None, "vm": None, "nvidia_pci_gpus": ["0000:01:00.0"]}
+    found = [c for c in gpu_checks.evaluate(facts, FULL_EXPECTATIONS, env=env) if c["name"] == name]
+    assert found and all(c["verdict"] in ("FAIL", "UNKNOWN") for c in found), found
