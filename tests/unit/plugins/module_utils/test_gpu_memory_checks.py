@@ -93,8 +93,8 @@ def test_every_gpu_check_name_is_reported_for_a_real_a100():
 
 EMPTY_GPU = ('<?xml version="1.0" ?><nvidia_smi_log><driver_version>580.95.05</driver_version>'
              '<gpu id="00000000:01:00.0"></gpu></nvidia_smi_log>')
-FULL_EXPECTATIONS = {"gpus_expected": True, "gpu_count": 1, "gpu_model": "NVIDIA GeForce RTX 3090", "driver_branch": "580",
-                     "pcie_gen_max": 3, "pcie_widths": [16], "power_limit_w": 280}
+FULL_EXPECTATIONS = {"gpus_expected": True, "gpu_count": 1, "gpu_model": "NVIDIA GeForce RTX 3090",
+                     "driver_branch": "580", "pcie_gen_max": 3, "pcie_widths": [16], "power_limit_w": 280}
 
 
 @pytest.mark.parametrize("name", [n for n in gpu_checks.CHECK_NAMES if n not in ("gpu_count", "driver_version")])
