@@ -5,7 +5,7 @@ Each image is tagged ``<repo>:<name>-<hash>``, the hash covering the recipe and
 this file, and aliased as ``<repo>:<name>``. An image whose hashed tag already
 exists is not rebuilt. Usage::
 
-    tests/images/build.py [--repo localhost/gpu-lab] [debian12 debian13 ...]
+    harness/images/build.py [--repo localhost/gpu-lab] [debian12 debian13 ...]
 """
 
 from __future__ import annotations

@@ -84,7 +84,15 @@ def dimm_sizes_equal(populated: list[dict[str, Any]], expected: dict[str, Any]) 
                   want, sizes)
 
 
+def _collide(populated: list[dict[str, Any]]) -> bool:
+    """Whether two DIMMs still share a name (then their values cannot be told apart)."""
+    return len({slot(d) for d in populated}) < len(populated)
+
+
 def dimm_speed(populated: list[dict[str, Any]], expected: dict[str, Any]) -> dict[str, Any]:
+    if expected.get("speed_mts") is not None and _collide(populated):
+        return _check("dimm_speed", "UNKNOWN", "two DIMMs share a slot name: their speeds cannot be told apart",
+                      expected.get("speed_mts"))
     speeds = {slot(d): d["configured_speed_mts"] for d in populated}
     by_speed = " ".join(f"{name}={mts or 'unknown'}" for name, mts in speeds.items())
     want = expected.get("speed_mts")
@@ -108,6 +116,9 @@ def registered_ecc(populated: list[dict[str, Any]], expected: dict[str, Any]) ->
     want_text = "72/64-bit 'Registered' DIMMs"
     if not populated:
         return _check("registered_ecc", "FAIL", f"expected {want_text}, dmidecode lists none", want_text, [])
+    if _collide(populated):
+        return _check("registered_ecc", "UNKNOWN", "two DIMMs share a slot name: their widths cannot be told apart",
+                      want_text)
     unknown = [slot(d) for d in populated if d["total_width"] is None or d["data_width"] is None]
     bad = [f"{slot(d)}={d['total_width']}/{d['data_width']} bits '{d['type_detail']}'" for d in populated
            if slot(d) not in unknown

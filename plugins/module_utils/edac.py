@@ -167,12 +167,13 @@ def ce_rises(edac: dict[str, Any], baseline: dict[str, Any] | None) -> list[str]
             continue
         dimms = []
         for dimm in mc["dimms"]:
-            before = old.get("dimms", {}).get(dimm["name"], {}).get("ce_count") or 0
-            if (dimm["ce_count"] or 0) > before:
+            before = old.get("dimms", {}).get(dimm["name"], {}).get("ce_count")
+            # A counter the baseline never saw is no rise: it has no earlier value to rise from.
+            if before is not None and dimm["ce_count"] is not None and dimm["ce_count"] > before:
                 label = f" {dimm['label']}" if dimm["label"] else ""
                 dimms.append(f"{dimm['name']}{label} +{dimm['ce_count'] - before}")
-        before = old.get("ce_count") or 0
-        if (mc["ce_count"] or 0) > before:
+        before = old.get("ce_count")
+        if before is not None and mc["ce_count"] is not None and mc["ce_count"] > before:
             detail = f" ({', '.join(dimms)})" if dimms else ""
             rises.append(f"{mc['name']} +{mc['ce_count'] - before}{detail}")
     return rises

@@ -30,6 +30,7 @@ def check_ecc(gpu: dict[str, Any], correctable_warn: int = 100) -> dict[str, Any
     keys = ("mode_current", "mode_pending", "volatile_sbe", "volatile_dbe", "aggregate_sbe", "aggregate_dbe")
     found = {k: ecc[k] for k in keys}
     dbe = max(ecc["aggregate_dbe"] or 0, ecc["volatile_dbe"] or 0)
+    counted = ecc["aggregate_dbe"] is not None or ecc["volatile_dbe"] is not None
     if dbe > 0:
         return c("FAIL", f"expected 0 uncorrectable ECC errors, found {dbe}", expected={"uncorrectable": 0},
                  found=found)
@@ -45,6 +46,8 @@ def check_ecc(gpu: dict[str, Any], correctable_warn: int = 100) -> dict[str, Any
         return c("WARN", f"ECC mode changes to {ecc['mode_pending']} at the next reset", found=found)
     if ecc["repair_pending"]:
         return c("WARN", "a memory repair is pending: reset the GPU", found=found)
+    if not counted:
+        return c("UNKNOWN", "ECC is on but nvidia-smi reports no uncorrectable error count", found=found)
     if ecc["volatile_sbe"] is not None and ecc["volatile_sbe"] >= correctable_warn:
         return c("WARN", f"{ecc['volatile_sbe']} correctable ECC errors since the last reset, at or above "
                  f"{correctable_warn}", expected={"volatile_correctable": f"< {correctable_warn}"}, found=found)
@@ -65,6 +68,8 @@ def check_retired(gpu: dict[str, Any]) -> dict[str, Any]:
         return c("WARN", "page retirement pending: reset the GPU", expected={"pending": False}, found=found)
     if pages["dbe"]:
         return c("WARN", f"{pages['dbe']} pages retired for double-bit errors", found=found)
+    if pages["sbe"] is None or pages["dbe"] is None:
+        return c("UNKNOWN", "retired pages partly reported: their counts are missing", found=found)
     return c("PASS", f"no retirement pending ({total} pages retired)", expected={"pending": False}, found=found)
 
 
@@ -82,5 +87,7 @@ def check_remapped(gpu: dict[str, Any]) -> dict[str, Any]:
     if rows["pending"]:
         return c("WARN", "row remapping pending: it takes effect at the next GPU reset", expected={"pending": False},
                  found=found)
+    if rows["uncorrectable"] is None or rows["failure"] is None:
+        return c("UNKNOWN", "row remapping partly reported: its counts or failure flag are missing", found=found)
     return c("PASS", f"no remap pending or failed ({rows['correctable']} correctable, {rows['uncorrectable']} "
              "uncorrectable remapped)", expected={"pending": False, "failure": False}, found=found)

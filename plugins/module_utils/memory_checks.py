@@ -170,9 +170,13 @@ def normalize_expected(raw: dict[str, Any]) -> dict[str, Any]:
     for key in EXPECTED_INTS:
         if raw.get(key) not in (None, ""):
             try:
-                out[key] = int(raw[key])
+                value = int(raw[key])
             except (TypeError, ValueError):
                 raise ValueError(f"expected.{key} must be an integer, got {raw[key]!r}") from None
+            if value < 0:
+                raise ValueError(f"expected.{key} must be 0 (no expectation) or more, got {value}")
+            if value:  # 0 (or "0") is no expectation, never an expectation of zero
+                out[key] = value
     flag = raw.get("require_registered_ecc", True)
     out["require_registered_ecc"] = flag if isinstance(flag, bool) else str(flag).lower() in ("1", "true", "yes", "on")
     return out

@@ -15,6 +15,7 @@ as ras-mc-ctl --errors prints it. Both tables are read.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ def read_events(db_path: Path) -> dict[str, Any]:
         return {"available": False, "reason": f"{db_path} does not exist", "events": 0, "corrected": [],
                 "uncorrected": [], "repeated": []}
     try:
-        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as db:
+        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)) as db:
             db.row_factory = sqlite3.Row
             mc_rows = _table(db, "mc_event", "timestamp, err_count, err_type, label, mc, top_layer, middle_layer, "
                                              "lower_layer, address")

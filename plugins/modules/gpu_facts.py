@@ -102,7 +102,7 @@ checks:
   type: list
   returned: always
 verdict:
-  description: PASS, WARN, FAIL or SKIP; the worst of the checks (SKIP only when all are SKIP).
+  description: PASS, WARN, FAIL, UNKNOWN or SKIP; the worst of the checks (SKIP only when all are SKIP).
   type: str
   returned: always
 """

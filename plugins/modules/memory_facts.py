@@ -12,7 +12,7 @@ short_description: Gather memory health facts (EDAC, DMI, meminfo, kernel log) a
 description:
   - Reads the EDAC sysfs tree (C(/sys/devices/system/edac/mc)), C(dmidecode -t 16 -t 17), C(/proc/meminfo),
     the virtualization type and this boot's kernel log, and returns them as the C(memory_health) fact
-    together with a list of named checks, each PASS, WARN, FAIL or SKIP, and an overall verdict.
+    together with a list of named checks, each PASS, WARN, FAIL, UNKNOWN or SKIP, and an overall verdict.
   - Only EDAC proves that ECC is on. DMI type 16 says what the board can do, not what it does, and
     hypervisors report C(Multi-bit ECC) for memory that has none; dmidecode alone never passes C(ecc_active).
   - In a virtual machine or a container, EDAC and DMI belong to the hypervisor, so every hardware check is
@@ -98,11 +98,11 @@ ansible_facts:
 checks:
   description: One entry per check (ecc_active, edac_controllers, memory_total, dimm_count, dimm_sizes_equal,
     dimm_speed, registered_ecc, uncorrectable_errors, correctable_errors, kernel_log), each with name,
-    verdict (PASS, WARN, FAIL or SKIP), reason, expected and found.
+    verdict (PASS, WARN, FAIL, UNKNOWN or SKIP), reason, expected and found.
   type: list
   returned: always
 verdict:
-  description: The worst verdict of the checks (FAIL, then WARN, then PASS); SKIP only if every check is SKIP.
+  description: The worst verdict of the checks (FAIL, then WARN, then UNKNOWN, then PASS); SKIP only if all are SKIP.
   type: str
   returned: always
 """

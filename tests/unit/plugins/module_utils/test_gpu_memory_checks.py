@@ -115,3 +115,16 @@ def test_no_gpu_check_passes_when_nvidia_smi_fails_on_a_gpu_node(name):
     env = {"container": None, "vm": None, "nvidia_pci_gpus": ["0000:01:00.0"]}
     found = [c for c in gpu_checks.evaluate(facts, FULL_EXPECTATIONS, env=env) if c["name"] == name]
     assert found and all(c["verdict"] in ("FAIL", "UNKNOWN") for c in found), found
+
+
+def test_ecc_on_without_any_uncorrectable_count_is_unknown():
+    gpu = variant("telegraf_a100_sxm4_v12.xml", "ecc", volatile_dbe=None, aggregate_dbe=None)
+    assert memory.check_ecc(gpu)["verdict"] == "UNKNOWN"
+
+
+def test_partly_reported_retirement_and_remapping_are_unknown():
+    retired = variant("telegraf_a100_sxm4_v12.xml", "retired_pages", supported=True, sbe=None, dbe=None,
+                      pending=False)
+    remapped = variant("telegraf_pro6000_blackwell_v13.xml", "remapped_rows", uncorrectable=None)
+    assert memory.check_retired(retired)["verdict"] == "UNKNOWN"
+    assert memory.check_remapped(remapped)["verdict"] == "UNKNOWN"

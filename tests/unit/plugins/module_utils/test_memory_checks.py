@@ -256,3 +256,17 @@ def test_repeated_umc_corrected_errors_in_rasdaemons_mce_records_warn(tmp_path):
         "Unified Memory Controller (bank=17) memory_channel=0,csrow=1 address 0x319deb440")
     check = {c["name"]: c for c in mchecks.evaluate(facts, EPYC_8X32, 10, None)}["correctable_errors"]
     assert check["verdict"] == "WARN", check
+
+
+@pytest.mark.parametrize(("raw", "normal"), [
+    ({"memory_gb": "0", "dimm_count": "8"}, {"dimm_count": 8, "require_registered_ecc": True}),
+    ({"memory_gb": 0, "speed_mts": 2133}, {"speed_mts": 2133, "require_registered_ecc": True}),
+])
+def test_zero_is_no_expectation_even_as_a_string(raw, normal):
+    # ansible-core before 2.19 hands templated integers over as strings.
+    assert mchecks.normalize_expected(raw) == normal
+
+
+def test_a_negative_expectation_is_refused_naming_the_key():
+    with pytest.raises(ValueError, match=r"expected\.dimm_count"):
+        mchecks.normalize_expected({"dimm_count": -1})
