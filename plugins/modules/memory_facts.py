@@ -34,7 +34,7 @@ description:
   - With O(root) other than C(/) (tests), no command runs; C(<root>/dmidecode.txt), C(<root>/virt.txt)
     and C(<root>/kernel.log) stand for the output of C(dmidecode -t 16 -t 17), C(systemd-detect-virt)
     and the kernel log; a missing file means that source is not available.
-  - A counter the kernel does not offer is unknown, never zero: the error checks say UNKNOWN for it on
+  - A counter the kernel does not offer is unknown, never zero, and the error checks say UNKNOWN for it on
     bare metal. A host with no virtualisation signal at all (no systemd-detect-virt, no DMI, no CPU flags)
     and no EDAC is UNKNOWN, not FAIL.
 options:
@@ -64,7 +64,7 @@ options:
     default: true
   rasdaemon_db:
     description:
-      - rasdaemon's database, under O(root). Its C(mc_event) records outlive reboots (EDAC's counters do not):
+      - rasdaemon's database, under O(root). Its C(mc_event) records outlive reboots, EDAC's counters do not;
         an uncorrected event there is FAIL, corrected events repeated at one address are WARN.
       - An absent database leaves the checks to EDAC and says so in the facts.
     type: path
