@@ -66,3 +66,29 @@ def test_a_bad_hardware_contract_stops_the_health_role_naming_the_key(tmp_path, 
     assert "gpu_rig_hardware" in out and named in out, out
     # The contract is read before the PSU budget and before anything is written.
     assert "Check the PSU budget" not in out, out
+
+
+@pytest.mark.parametrize(("bad", "named"), [
+    ({"gpu_power_limit_w": -50}, "gpu_power_limit_w"),
+    ({"gpu_power_limits_by_index": {2: -10}}, "gpu_power_limits_by_index"),
+    ({"gpu_power_limits_by_index": {7: 280}}, "gpu_power_limits_by_index"),
+    ({"gpu_power_clock_lock_mhz": "1400,1695\nExecStartPost=/bin/sh -c id"}, "gpu_power_clock_lock_mhz"),
+    ({"gpu_power_gpu_count": -1}, "gpu_power_gpu_count"),
+    ({"gpu_power_psu_watts": 0}, "gpu_power_psu_watts"),
+])
+def test_bad_power_inputs_stop_before_the_budget_and_the_unit(tmp_path, bad, named):
+    play = [{"name": "Power inputs", "hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars": {"gpu_rig_hardware": {"gpu_count": 4}},
+             "tasks": [{"name": "Apply the role", "ansible.builtin.include_role": {"name": "gpu_rig.cluster.gpu_power"},
+                        "vars": {"gpu_power_apply_now": False, **bad}}]}]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    # --check: should a bad value ever get through, nothing is written on the machine running the tests.
+    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "--check",
+                          "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, f"gpu_power accepted {bad}:\n{out}"
+    assert named in out, out
+    assert "Check the PSU budget" not in out and "Write the boot-time" not in out, out
