@@ -92,3 +92,49 @@ def test_bad_power_inputs_stop_before_the_budget_and_the_unit(tmp_path, bad, nam
     assert run.returncode != 0, f"gpu_power accepted {bad}:\n{out}"
     assert named in out, out
     assert "Check the PSU budget" not in out and "Write the boot-time" not in out, out
+
+
+INJECTIONS = [
+    ("third_party_repo", {"third_party_repo_name": "../../etc/x", "third_party_repo_uri": "https://example.invalid/r/",
+                          "third_party_repo_key_url": "https://example.invalid/k.asc",
+                          "third_party_repo_fingerprints": ["EB693B3035CD5710E231E123A4B469963BF863CC"]},
+     "third_party_repo_name"),
+    ("third_party_repo", {"third_party_repo_name": "x", "third_party_repo_uri": "https://example.invalid/r/\nTrusted: yes",
+                          "third_party_repo_key_url": "https://example.invalid/k.asc",
+                          "third_party_repo_fingerprints": ["EB693B3035CD5710E231E123A4B469963BF863CC"]},
+     "third_party_repo_uri"),
+    ("third_party_repo", {"third_party_repo_name": "x", "third_party_repo_uri": "https://example.invalid/r/",
+                          "third_party_repo_key_url": "https://example.invalid/k.asc",
+                          "third_party_repo_fingerprints": ["3BF863CC"]},
+     "third_party_repo_fingerprints"),
+    ("third_party_repo", {"third_party_repo_name": "x", "third_party_repo_uri": "https://example.invalid/r/",
+                          "third_party_repo_key_url": "https://example.invalid/k.asc",
+                          "third_party_repo_fingerprints": ["EB693B3035CD5710E231E123A4B469963BF863CC"],
+                          "third_party_repo_suites": ["stable\nTrusted: yes"]},
+     "third_party_repo_suites"),
+    ("nvidia_driver", {"nvidia_driver_module_options": {"nvidia": {"NVreg_X": "1\ninstall nvidia /bin/sh -c id"}}},
+     "nvidia_driver_module_options"),
+    ("nvidia_driver", {"nvidia_driver_version": "latest"}, "nvidia_driver_version"),
+    ("nvidia_container_toolkit", {"nvidia_container_toolkit_version": "1.17.8-1\nPackage: *"},
+     "nvidia_container_toolkit_version"),
+    ("container_engine", {"container_engine_docker_users": ["no-such-account-here"]}, "no-such-account-here"),
+]
+
+
+@pytest.mark.parametrize(("role", "bad", "named"), INJECTIONS, ids=[f"{c[0]}-{c[2]}" for c in INJECTIONS])
+def test_values_that_would_inject_into_files_stop_the_role_naming_them(tmp_path, role, bad, named):
+    play = [{"name": "Injection", "hosts": "localhost", "connection": "local", "gather_facts": True,
+             "gather_subset": ["min"],
+             "tasks": [{"name": "Apply the role", "ansible.builtin.include_role": {"name": f"gpu_rig.cluster.{role}"},
+                        "vars": bad}]}]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    # --check: should a value ever get through, nothing is written on the machine running the tests.
+    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "--check",
+                          "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, f"{role} accepted {bad}:\n{out}"
+    assert named in out, out
+    assert "changed=0" in out, out

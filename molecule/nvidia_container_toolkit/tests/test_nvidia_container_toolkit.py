@@ -56,3 +56,11 @@ def test_containerd_loads_the_merged_configuration(host):
 
 def test_no_cdi_spec_without_a_gpu(host):
     assert not host.file("/etc/cdi/nvidia.yaml").exists
+
+
+def test_only_listed_existing_accounts_are_in_the_docker_group(host):
+    line = host.run("getent group docker").stdout.strip()
+    members = line.split(":")[3].split(",") if line.count(":") == 3 and line.split(":")[3] else []
+    assert "lab-gpu-user" in members, line
+    assert "lab-former-user" not in members, f"a removed user is still root-equivalent: {line}"
+    assert host.run("getent passwd lab-gpu-usr").rc != 0, "the typo must not have created an account"
