@@ -25,9 +25,16 @@ options:
   runtimes:
     description:
       - "Runtimes to set under C(runtimes), by name, e.g. C({nvidia: {path: nvidia-container-runtime}})."
-      - The given keys (C(path), C(runtimeArgs)) are set on the runtime; other keys it already has are kept.
+      - A runtime the file already has by that name is the user's and is left as it is, unless
+        O(replace_runtimes); a new one is added with the given keys (C(path), C(runtimeArgs)).
     type: dict
     default: {}
+  replace_runtimes:
+    description:
+      - Set the given keys on a runtime the file already has (other keys it has are kept). Off by default, so a
+        user's own entry of the same name, with its C(path) and C(runtimeArgs), survives.
+    type: bool
+    default: false
   default_runtime:
     description:
       - Value for C(default-runtime). Empty leaves a user's C(default-runtime) alone; see
@@ -38,8 +45,9 @@ options:
     description:
       - With an empty O(default_runtime), remove C(default-runtime) when it names one of O(runtimes)
         (so switching the option off undoes what this module set). Any other default stays.
+      - Off by default, so a C(default-runtime) the user set is never deleted.
     type: bool
-    default: true
+    default: false
   features:
     description: "Keys merged into C(features), e.g. C({cdi: true}); other features are kept."
     type: dict
@@ -129,7 +137,9 @@ def merge(
     runtimes: dict[str, dict[str, Any]],
     default_runtime: str = "",
     features: dict[str, Any] | None = None,
-    remove_default_runtime_if_ours: bool = True,
+    remove_default_runtime_if_ours: bool = False,
+    *,
+    replace_runtimes: bool = False,
 ) -> dict[str, Any]:
     """Return a copy of current with the runtimes, default runtime and features merged in."""
     config = copy.deepcopy(current)
@@ -137,6 +147,8 @@ def merge(
         section = _section(config, "runtimes")
         for name, spec in runtimes.items():
             existing = section.get(name)
+            if isinstance(existing, dict) and not replace_runtimes:
+                continue  # the user's own entry of this name stays as it is
             section[name] = {**(existing if isinstance(existing, dict) else {}), **copy.deepcopy(spec)}
     if default_runtime:
         config["default-runtime"] = default_runtime
@@ -174,7 +186,8 @@ def main() -> None:
             "path": {"type": "path", "default": "/etc/docker/daemon.json"},
             "runtimes": {"type": "dict", "default": {}},
             "default_runtime": {"type": "str", "default": ""},
-            "remove_default_runtime_if_ours": {"type": "bool", "default": True},
+            "remove_default_runtime_if_ours": {"type": "bool", "default": False},
+            "replace_runtimes": {"type": "bool", "default": False},
             "features": {"type": "dict", "default": {}},
             "validate": {"type": "str", "default": ""},
             "backup": {"type": "bool", "default": False},
@@ -188,11 +201,15 @@ def main() -> None:
     for name, spec in params["runtimes"].items():
         if not isinstance(spec, dict) or not spec.get("path"):
             module.fail_json(msg=f"runtime {name!r} needs a dict with at least a path", invalid=False)
-    before = read_text(path) or ""
+    try:
+        before = read_text(path) or ""
+    except UnicodeDecodeError as err:
+        module.exit_json(changed=False, invalid=True, config={},
+                         msg=f"{path} is not UTF-8 text ({err}); it was left untouched.")
     try:
         current = parse(before)
         config = merge(current, params["runtimes"], params["default_runtime"], params["features"],
-                       params["remove_default_runtime_if_ours"])
+                       params["remove_default_runtime_if_ours"], replace_runtimes=params["replace_runtimes"])
     except InvalidConfig as err:
         module.exit_json(changed=False, invalid=True, config={},
                          msg=f"{path} {err}; it was left untouched.")

@@ -29,6 +29,13 @@ def test_every_user_key_survives_in_daemon_json(host):
     assert "default-runtime" not in config
 
 
+def test_the_users_daemon_json_is_kept_as_a_backup(host):
+    backups = host.run("ls /etc/docker/ | grep -E '^daemon\\.json\\..+~$'").stdout.split()
+    assert backups, "no backup of the user's daemon.json"
+    first = json.loads(host.file(f"/etc/docker/{sorted(backups)[0]}").content_string)
+    assert first["data-root"] == "/var/lib/docker-user" and "nvidia" not in first.get("runtimes", {}), first
+
+
 def test_docker_runs_and_lists_the_nvidia_runtime(host):
     assert host.service("docker").is_running
     info = host.run("docker info --format '{{json .Runtimes}} {{.DockerRootDir}}'")

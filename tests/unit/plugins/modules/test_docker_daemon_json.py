@@ -48,9 +48,15 @@ def test_runtimes_and_features_are_created_on_an_empty_config():
     assert mod.render(merged).startswith('{\n  "runtimes": {\n    "nvidia": {\n')
 
 
-def test_existing_runtime_keeps_keys_it_is_not_told_about():
+def test_a_users_own_nvidia_runtime_is_kept_as_it_is():
+    current = {"runtimes": {"nvidia": {"path": "/opt/my/nvidia-container-runtime", "runtimeArgs": ["--debug"]}}}
+    merged = mod.merge(current, {"nvidia": {"path": "nvidia-container-runtime", "runtimeArgs": []}})
+    assert merged["runtimes"]["nvidia"] == {"path": "/opt/my/nvidia-container-runtime", "runtimeArgs": ["--debug"]}
+
+
+def test_replace_runtimes_sets_the_keys_and_keeps_the_others():
     current = {"runtimes": {"nvidia": {"path": "/opt/old/nvidia-container-runtime", "extra": 1}}}
-    merged = mod.merge(current, {"nvidia": {"path": "nvidia-container-runtime"}})
+    merged = mod.merge(current, {"nvidia": {"path": "nvidia-container-runtime"}}, replace_runtimes=True)
     assert merged["runtimes"]["nvidia"] == {"path": "nvidia-container-runtime", "extra": 1}
 
 
@@ -66,13 +72,13 @@ def test_users_default_runtime_is_left_alone_when_not_asked():
     assert mod.merge(current, NVIDIA, "", remove_default_runtime_if_ours=True)["default-runtime"] == "runc"
 
 
-def test_our_default_runtime_is_removed_when_switched_off():
+def test_a_users_default_runtime_nvidia_is_kept_unless_the_role_owns_it():
     current = mod.merge({"log-level": "warn"}, NVIDIA, "nvidia")
-    merged = mod.merge(current, NVIDIA, "")
-    assert "default-runtime" not in merged
-    assert merged["runtimes"] == NVIDIA and merged["log-level"] == "warn"
-    kept = mod.merge(current, NVIDIA, "", remove_default_runtime_if_ours=False)
-    assert kept["default-runtime"] == "nvidia"
+    kept = mod.merge(current, NVIDIA, "")
+    assert kept["default-runtime"] == "nvidia", "the user's default-runtime was deleted"
+    removed = mod.merge(current, NVIDIA, "", remove_default_runtime_if_ours=True)
+    assert "default-runtime" not in removed
+    assert removed["runtimes"] == NVIDIA and removed["log-level"] == "warn"
 
 
 @pytest.mark.parametrize(("name", "where"), [("invalid.json", "line 4 column 1"), ("user.json", None)])
@@ -191,7 +197,18 @@ def test_main_switching_default_runtime_off_removes_only_ours(tmp_path, monkeypa
     run_main(monkeypatch, capsys, {"path": str(path), "runtimes": NVIDIA, "default_runtime": "nvidia"})
     assert json.loads(path.read_text())["default-runtime"] == "nvidia"
     rc, result = run_main(monkeypatch, capsys, {"path": str(path), "runtimes": NVIDIA})
+    assert rc == 0 and not result["changed"], "without ownership the default-runtime stays"
+    rc, result = run_main(monkeypatch, capsys, {"path": str(path), "runtimes": NVIDIA,
+                                                "remove_default_runtime_if_ours": True})
     assert rc == 0 and result["changed"] and "default-runtime" not in json.loads(path.read_text())
     runc = fixture(tmp_path, "default_runc.json")
     rc, result = run_main(monkeypatch, capsys, {"path": str(runc), "runtimes": NVIDIA})
     assert json.loads(runc.read_text())["default-runtime"] == "runc"
+
+
+def test_a_file_that_is_not_utf8_is_reported_and_left_untouched(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "daemon.json"
+    path.write_bytes(b'{"data-root": "/var/lib/d\xe9"}\n')
+    code, result = run_module(mod, monkeypatch, capsys, {"path": str(path), "runtimes": NVIDIA})
+    assert code == 0 and result["invalid"] is True and "UTF-8" in result["msg"], result
+    assert path.read_bytes() == b'{"data-root": "/var/lib/d\xe9"}\n'
