@@ -27,6 +27,17 @@ CASES = [
 ]
 
 
+def run_play(tmp_path: Path, play: list, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a play on localhost; with check (the default), should a bad value ever get through, nothing is
+    written on the machine running the tests."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,",
+            *(["--check"] if check else []), "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+
+
 @pytest.mark.parametrize(("role", "bad", "variable"), CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
 def test_bad_input_is_rejected_before_any_task(tmp_path, role, bad, variable):
     play = [{"name": "Argument check", "hosts": "localhost", "connection": "local", "gather_facts": False,
@@ -56,11 +67,7 @@ def test_a_bad_hardware_contract_stops_the_health_role_naming_the_key(tmp_path, 
              "vars": {"gpu_rig_hardware": hardware},
              "tasks": [{"name": "Apply the role", "ansible.builtin.include_role": {"name": "gpu_rig.cluster.gpu_power"},
                         "vars": {"gpu_power_apply_now": False}}]}]
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump(play))
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
-    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(playbook)],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    run = run_play(tmp_path, play)
     out = run.stdout + run.stderr
     assert run.returncode != 0, f"gpu_power accepted gpu_rig_hardware={hardware}:\n{out}"
     assert "gpu_rig_hardware" in out and named in out, out
@@ -81,13 +88,7 @@ def test_bad_power_inputs_stop_before_the_budget_and_the_unit(tmp_path, bad, nam
              "vars": {"gpu_rig_hardware": {"gpu_count": 4}},
              "tasks": [{"name": "Apply the role", "ansible.builtin.include_role": {"name": "gpu_rig.cluster.gpu_power"},
                         "vars": {"gpu_power_apply_now": False, **bad}}]}]
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump(play))
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
-    # --check: should a bad value ever get through, nothing is written on the machine running the tests.
-    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "--check",
-                          "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    run = run_play(tmp_path, play)
     out = run.stdout + run.stderr
     assert run.returncode != 0, f"gpu_power accepted {bad}:\n{out}"
     assert named in out, out
@@ -128,13 +129,7 @@ def test_values_that_would_inject_into_files_stop_the_role_naming_them(tmp_path,
              "gather_subset": ["min"],
              "tasks": [{"name": "Apply the role", "ansible.builtin.include_role": {"name": f"gpu_rig.cluster.{role}"},
                         "vars": bad}]}]
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump(play))
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
-    # --check: should a value ever get through, nothing is written on the machine running the tests.
-    run = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "--check",
-                          "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    run = run_play(tmp_path, play)
     out = run.stdout + run.stderr
     assert run.returncode != 0, f"{role} accepted {bad}:\n{out}"
     assert named in out, out
