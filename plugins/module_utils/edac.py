@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.dmidecode import leading_number
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import read_value
 
 EDAC_MC = "sys/devices/system/edac/mc"
 BASELINE_VERSION = 1
@@ -19,13 +20,6 @@ MCE_UE = re.compile(r"mce: Uncorrected hardware memory error", re.IGNORECASE)
 # amd64_edac when ECC is off in firmware: "Node 0: DRAM ECC disabled." and "ECC disabled in the BIOS or no
 # ECC capability, module will not load." (drivers/edac/amd64_edac.c).
 ECC_OFF = re.compile(r"EDAC.*(DRAM ECC disabled|ECC disabled in the BIOS|ECC is disabled)", re.IGNORECASE)
-
-
-def read_value(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return None
 
 
 def _count(path: Path) -> int | None:

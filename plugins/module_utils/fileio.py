@@ -57,6 +57,14 @@ def write_atomic(path: str | os.PathLike[str], content: str | bytes, mode: int |
     return target
 
 
+def read_value(path: str | os.PathLike[str]) -> str | None:
+    """A small file's text, stripped (sysfs, procfs, fixture files); None when it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+
+
 def read_text(path: str | os.PathLike[str]) -> str | None:
     """The file's text exactly as stored (line endings kept), or None when it does not exist."""
     try:

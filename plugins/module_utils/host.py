@@ -7,8 +7,11 @@ One list of container and VM types for the whole collection; the roles read it t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import read_value
 
 # systemd-detect-virt --container names (and Ansible's virtualization_type values for containers).
 CONTAINER_TYPES = frozenset({
@@ -30,13 +33,6 @@ DMI_VM_HINTS = (
 CONTAINER_MARKERS = ("run/.containerenv", ".dockerenv", "run/systemd/container")
 
 
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return None
-
-
 def cpu_has_hypervisor_flag(cpuinfo: str | None) -> bool | None:
     """Whether /proc/cpuinfo's flags include 'hypervisor' (set by every x86 hypervisor); None when unknown."""
     if not cpuinfo:
@@ -48,17 +44,30 @@ def cpu_has_hypervisor_flag(cpuinfo: str | None) -> bool | None:
     return "hypervisor" in flags[0]
 
 
+def ask_systemd_detect_virt(runner: Callable[[list[str]], tuple[int, str, str]]) -> tuple[str | None, str | None]:
+    """The answers of ``systemd-detect-virt --container`` and ``--vm`` for classify().
+
+    runner(argv) returns (rc, stdout, stderr), 127 for a missing program. Exit 1 with "none" is a clear no;
+    any other failure is no answer (None), which leaves the decision to the other signals.
+    """
+    answers = []
+    for flag in ("--container", "--vm"):
+        rc, out, _err = runner(["systemd-detect-virt", flag])
+        answers.append(out if out.strip() and (rc == 0 or out.strip() == "none") else None)
+    return answers[0], answers[1]
+
+
 def signals(root: Path) -> dict[str, Any]:
     """Every file-based signal under root (a fixture tree in tests, / on a node)."""
     marker = next((m for m in CONTAINER_MARKERS if (root / m).exists()), None)
-    container_name = _read(root / "run/systemd/container") if marker == "run/systemd/container" else None
-    hypervisor_type = _read(root / "sys/hypervisor/type")
+    container_name = read_value(root / "run/systemd/container") if marker == "run/systemd/container" else None
+    hypervisor_type = read_value(root / "sys/hypervisor/type")
     return {
         "container_marker": marker,
         "container_name": container_name,
-        "cpu_hypervisor_flag": cpu_has_hypervisor_flag(_read(root / "proc/cpuinfo")),
-        "dmi_sys_vendor": _read(root / "sys/class/dmi/id/sys_vendor"),
-        "dmi_product_name": _read(root / "sys/class/dmi/id/product_name"),
+        "cpu_hypervisor_flag": cpu_has_hypervisor_flag(read_value(root / "proc/cpuinfo")),
+        "dmi_sys_vendor": read_value(root / "sys/class/dmi/id/sys_vendor"),
+        "dmi_product_name": read_value(root / "sys/class/dmi/id/product_name"),
         "sys_hypervisor_type": hypervisor_type or None,
     }
 

@@ -123,10 +123,7 @@ def environment(root: Path) -> dict[str, Any]:
     """Container and virtualisation markers (systemd-detect-virt only runs when root is /)."""
     detect_container = detect_vm = None
     if str(root) == "/":
-        rc, out, _err = kernel_log.run(["systemd-detect-virt", "--container"], timeout=10)
-        detect_container = out if rc == 0 or out.strip() == "none" else None
-        rc, out, _err = kernel_log.run(["systemd-detect-virt", "--vm"], timeout=10)
-        detect_vm = out if rc == 0 or out.strip() == "none" else None
+        detect_container, detect_vm = host.ask_systemd_detect_virt(lambda argv: kernel_log.run(argv, timeout=10))
     virt = host.classify(detect_container, detect_vm, host.signals(root))
     return {
         "container": virt["type"] if virt["kind"] == "container" else None,

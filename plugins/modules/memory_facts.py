@@ -114,7 +114,7 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpu_rig.cluster.plugins.module_utils import edac, host, kernel_log
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.dmidecode import parse_dmidecode
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import read_value, write_atomic
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.memory_checks import evaluate, normalize_expected
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.rasdaemon import read_events
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.verdict import overall
@@ -123,10 +123,19 @@ Runner = Callable[[list[str]], tuple[int, str, str]]
 Which = Callable[[str], "str | None"]
 
 
+def resolving(which: Which, run: Runner) -> Runner:
+    """run() with argv[0] found by which() (also in /usr/sbin and /sbin); 127 when it is not installed."""
+    def runner(argv: list[str]) -> tuple[int, str, str]:
+        binary = which(argv[0])
+        return run([binary, *argv[1:]]) if binary else (127, "", f"{argv[0]} not installed")
+
+    return runner
+
+
 def dmidecode_output(root: Path, which: Which | None, run: Runner | None) -> tuple[str | None, str]:
     """The text of `dmidecode -t 16 -t 17`, or None and why not."""
     if which is None or run is None:
-        text = edac.read_value(root / "dmidecode.txt")
+        text = read_value(root / "dmidecode.txt")
         return (text, "") if text is not None else (None, f"{root / 'dmidecode.txt'} does not exist")
     binary = which("dmidecode")
     if not binary:
@@ -141,28 +150,14 @@ def virtualization(root: Path, which: Which | None, run: Runner | None) -> dict[
     """host.classify() over systemd-detect-virt (or <root>/virt.txt in a fixture tree) and the files under root."""
     found = host.signals(root)
     if which is None or run is None:
-        return host.classify_plain(edac.read_value(root / "virt.txt"), found)
-    binary = which("systemd-detect-virt")
-    answers = []
-    for flag in ("--container", "--vm"):
-        if not binary:
-            answers.append(None)
-            continue
-        rc, out, _err = run([binary, flag])
-        # Exit 1 with "none" is a clear no; any other failure leaves the decision to the other signals.
-        answers.append(out if out.strip() and (rc == 0 or out.strip() == "none") else None)
-    return host.classify(answers[0], answers[1], found)
+        return host.classify_plain(read_value(root / "virt.txt"), found)
+    return host.classify(*host.ask_systemd_detect_virt(resolving(which, run)), found)
 
 
 def kernel_log_output(root: Path, which: Which | None, run: Runner | None) -> tuple[str | None, str]:
     if which is None or run is None:
         return kernel_log.read(root / "kernel.log")
-
-    def runner(argv: list[str]) -> tuple[int, str, str]:
-        binary = which(argv[0])
-        return run([binary, *argv[1:]]) if binary else (127, "", f"{argv[0]} not installed")
-
-    return kernel_log.read(None, runner)
+    return kernel_log.read(None, resolving(which, run))
 
 
 def gather(root: Path, which: Which | None = None, run: Runner | None = None,
@@ -177,7 +172,7 @@ def gather(root: Path, which: Which | None = None, run: Runner | None = None,
     return {
         "edac": edac.read_edac(root),
         "dmidecode": dmi,
-        "meminfo": edac.parse_meminfo(edac.read_value(root / "proc/meminfo") or ""),
+        "meminfo": edac.parse_meminfo(read_value(root / "proc/meminfo") or ""),
         "virtualization": virtualization(root, which, run),
         "kernel_log": edac.scan_kernel_log(log_text, log_source),
         "rasdaemon": read_events(root / rasdaemon_db.lstrip("/")),
