@@ -17,6 +17,7 @@ from ansible_collections.gpu_rig.cluster.plugins.module_utils.apt import (
     version_key,
     version_matches,
 )
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.nvidia_smi import failure
 
 
 def madison_in_branch(madison_stdout: str, pattern: str) -> list[str]:
@@ -95,6 +96,65 @@ def install_specs(packages: list[str], offered: dict[str, list[str]], version: s
     return specs
 
 
+def reboot_reason(installed: str, loaded: str, *, in_container: bool, modprobe: dict[str, Any] | None = None,
+                  key_queued: bool = False) -> str:
+    """Why the node needs a reboot ("" when it does not), from the driver's state after trying to load it.
+
+    A fresh node has the driver installed but no module loaded: nouveau holds the GPUs, so modprobe fails
+    until a reboot with the blacklist in the initramfs. That is a reboot, not a success. A container can
+    load no module at all, so it never needs one.
+    """
+    if in_container:
+        return ""
+    if loaded and installed and loaded != installed:
+        return f"NVIDIA module {loaded} is loaded, {installed} is installed"
+    if installed and not loaded:
+        result = modprobe or {}
+        said = str(result.get("stderr") or result.get("msg") or "").strip().splitlines()
+        why = said[-1] if said else f"rc {result.get('rc', '?')}"
+        return f"no NVIDIA module could be loaded (modprobe: {why}); nouveau may hold the GPUs until a reboot"
+    if key_queued:
+        return "the module signing key is queued for enrolment at the next boot"
+    return ""
+
+
+def reboot_refusal(work: dict[str, Any], apps: dict[str, Any], *, reboot: bool, force: bool,
+                   connection: str = "ssh") -> str:
+    """Why the node may not reboot now ("" when it may), from what can be seen for sure.
+
+    work is gpu_work's result (processes holding /dev/nvidia*, Docker GPU containers, what could not be
+    looked at); apps is the registered result of `nvidia-smi --query-compute-apps=pid,process_name,used_memory
+    --format=csv,noheader`. When nvidia-smi cannot answer (a driver/library version mismatch after an upgrade,
+    no module, no binary), /proc still shows every process holding the devices; when neither can rule GPU
+    jobs out, the reboot is refused.
+    """
+    if not reboot:
+        return "nvidia_driver_reboot is false"
+    if connection in ("local", "ansible.builtin.local"):
+        return "the play runs over a local connection, which a reboot would cut"
+    if force:
+        return ""
+    seen: list[str] = []
+    rc = apps.get("rc")
+    listed: list[str] = []
+    note = ""
+    if rc == 0:
+        listed = [line.strip() for line in str(apps.get("stdout", "")).splitlines() if line.strip()]
+        seen += [f"nvidia-smi lists compute process {line}" for line in listed]
+    else:
+        note = failure(127 if rc is None or (rc == 2 and "No such file" in str(apps.get("msg", ""))) else rc,
+                       str(apps.get("stdout", "")), str(apps.get("stderr", "")))
+    verdict = work.get("verdict")
+    seen += list(work.get("reasons") or []) if verdict in ("busy", "unknown") else []
+    if verdict not in ("busy", "unknown", "idle"):
+        seen.append("the processes holding /dev/nvidia* could not be listed")
+    if not seen:
+        return ""
+    because = "; ".join(seen) + (f" ({note})" if note else "")
+    kind = "GPU work is running" if verdict == "busy" or listed else "GPU jobs cannot be ruled out"
+    return f"{kind}: {because}; set nvidia_driver_reboot_force: true to reboot anyway"
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {"madison_in_branch": madison_in_branch, "nvidia_upstream_version": upstream_version,
@@ -102,4 +162,6 @@ class FilterModule:
                 "nvidia_packages_of_other_branches": packages_of_other_branches,
                 "nvidia_dpkg_version": installed_version,
                 "nvidia_choose_version": choose_version,
-                "nvidia_install_specs": install_specs}
+                "nvidia_install_specs": install_specs,
+                "nvidia_reboot_refusal": reboot_refusal,
+                "nvidia_reboot_reason": reboot_reason}

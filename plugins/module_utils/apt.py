@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import time
+from collections.abc import Callable
 
 
 def upstream_version(debian_version: str | None) -> str:
@@ -86,3 +88,35 @@ def parse_policy(stdout: str) -> dict[str, dict[str, str | None]]:
         if current is not None and key.lower() in ("installed", "candidate") and value.strip():
             current[key.lower()] = None if value.strip() == "(none)" else value.strip()
     return found
+
+
+# What apt-get and dpkg print when another process holds their locks (tests/fixtures/apt/*lock_held*).
+LOCK_HELD = ("Could not get lock", "Unable to lock directory", "Unable to acquire the dpkg frontend lock",
+             "dpkg frontend lock was locked by another process", "dpkg status database is locked")
+
+
+def lock_held(output: str) -> bool:
+    """Whether apt or dpkg stopped because another process holds a lock it needs."""
+    return any(text in output for text in LOCK_HELD)
+
+
+def update_argv(sources: str | None = None) -> list[str]:
+    """apt-get update for every source, or for one sources file only (others untouched, lists kept)."""
+    argv = ["apt-get", "update", "-q", "--error-on=any"]
+    if sources:
+        argv += ["-o", f"Dir::Etc::sourcelist={sources}", "-o", "Dir::Etc::sourceparts=-",
+                 "-o", "APT::Get::List-Cleanup=0"]
+    return argv
+
+
+def run_waiting_for_locks(run: Callable[[], tuple[int, str]], timeout: float, *,
+                          sleep: Callable[[float], None] = time.sleep,
+                          clock: Callable[[], float] = time.monotonic) -> tuple[int, str, float]:
+    """Run until it does not fail on a held lock or timeout seconds have passed: (rc, output, seconds waited)."""
+    start = clock()
+    while True:
+        rc, output = run()
+        waited = clock() - start
+        if rc == 0 or not lock_held(output) or waited >= timeout:
+            return rc, output, waited
+        sleep(min(2.0, max(0.0, timeout - waited)))

@@ -32,9 +32,15 @@ options:
     type: str
     default: main
   update_cache:
-    description: Run C(apt-get update) after a change, and roll the change back if it fails.
+    description:
+      - Run C(apt-get update) for the changed files only after a change, and roll the change back if it fails
+        (a broken repository in another file is not this change's failure).
     type: bool
     default: true
+  lock_timeout:
+    description: Seconds to wait for another apt or dpkg to let go of apt's lists lock.
+    type: int
+    default: 300
   root:
     description: Root of the file system to work on (tests point it at a fixture tree).
     type: path
@@ -61,12 +67,12 @@ entries:
 """
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.apt import run_waiting_for_locks, update_argv
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
 
 ONE_LINE = re.compile(
@@ -187,6 +193,11 @@ def plan(
     return changes, entries
 
 
+def _run(module: AnsibleModule, argv: list[str]) -> tuple[int, str]:
+    rc, out, err = module.run_command(argv, environ_update={"LC_ALL": "C"})
+    return rc, out + err
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -194,6 +205,7 @@ def main() -> None:
             "suites": {"type": "list", "elements": "str", "required": True},
             "anchor_component": {"type": "str", "default": "main"},
             "update_cache": {"type": "bool", "default": True},
+            "lock_timeout": {"type": "int", "default": 300},
             "root": {"type": "path", "default": "/"},
         },
         supports_check_mode=True,
@@ -221,14 +233,19 @@ def main() -> None:
         for path, (_before, after) in changes.items():
             write_atomic(path, after)
         if params["update_cache"]:
-            update = subprocess.run(["apt-get", "update", "-q", "--error-on=any"],
-                                    capture_output=True, text=True, check=False)
-            if update.returncode != 0:
+            # Only the changed files are fetched: a broken repository elsewhere is not this change's failure.
+            failed = []
+            for path in changes:
+                rc, output, _waited = run_waiting_for_locks(lambda p=path: _run(module, update_argv(str(p))),
+                                                            params["lock_timeout"])
+                if rc != 0:
+                    failed.append(f"{path}: {output.strip()[-1000:]}")
+            if failed:
                 for path, (before, _after) in changes.items():
                     write_atomic(path, before)
                 module.fail_json(
-                    msg="apt-get update failed after adding components; the sources were restored as they were",
-                    stdout=update.stdout, stderr=update.stderr, **result,
+                    msg="apt-get update failed after adding components; the sources were restored as they were. "
+                        + " ".join(failed), **result,
                 )
             result["cache_updated"] = True
     module.exit_json(**result)

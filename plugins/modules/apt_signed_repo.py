@@ -18,6 +18,10 @@ description:
   - After a change, runs C(apt-get update) for this source only. If that fails (repository
     unreachable, wrong key, bad path), both files are put back as they were, so apt keeps working,
     and the module fails with apt's message.
+  - Before writing, the previous files are recorded in C(<journal_dir>/<name>.json) and the record is removed
+    once the update succeeded. A run killed in between leaves the record; the next run then updates again
+    even when the files look right, and rolls back to the recorded files when the update fails.
+  - Waits up to O(lock_timeout) seconds for another apt or dpkg to let go of apt's lists lock.
   - Refuses to add a repository whose URI another source file already lists (apt would reject the
     conflicting Signed-By values).
 options:
@@ -43,6 +47,8 @@ options:
     type: bool
     default: true
   validate_certs: {description: Verify TLS certificates when fetching the key., type: bool, default: true}
+  journal_dir: {description: Where a change in progress is recorded., type: path, default: /var/lib/gpu-rig/apt-pending}
+  lock_timeout: {description: Seconds to wait for apt's lists lock., type: int, default: 300}
 author: GPU rig maintainers (!UNKNOWN)
 """
 
@@ -63,14 +69,15 @@ source: {description: Path of the deb822 source., type: str, returned: always}
 
 import base64
 import hashlib
+import json
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.apt import run_waiting_for_locks, update_argv
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
 
 ARMOR = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----(.*?)-----END PGP PUBLIC KEY BLOCK-----", re.S)
@@ -258,6 +265,8 @@ def main() -> None:
             "sources_dir": {"type": "path", "default": "/etc/apt/sources.list.d"},
             "update_cache": {"type": "bool", "default": True},
             "validate_certs": {"type": "bool", "default": True},
+            "journal_dir": {"type": "path", "default": "/var/lib/gpu-rig/apt-pending"},
+            "lock_timeout": {"type": "int", "default": 300},
         },
         supports_check_mode=True,
     )
@@ -294,8 +303,11 @@ def main() -> None:
     new_key = b"".join(c.data for c in chosen)
     new_source = source_text(p["name"], p["uri"], p["suites"], p["components"], p["architectures"],
                              str(keyring)).encode()
-    old_key, old_source = read(keyring), read(source)
-    result["changed"] = old_key != new_key or old_source != new_source
+    journal = Path(p["journal_dir"]) / f"{p['name']}.json"
+    interrupted = read_journal(journal)
+    old_key, old_source = interrupted if interrupted else (read(keyring), read(source))
+    result["recovered"] = interrupted is not None
+    result["changed"] = interrupted is not None or read(keyring) != new_key or read(source) != new_source
     if module._diff:
         result["diff"] = [
             {"before_header": str(source), "after_header": str(source),
@@ -307,25 +319,49 @@ def main() -> None:
     if not result["changed"] or module.check_mode:
         module.exit_json(**result)
 
+    if interrupted is None:
+        write_journal(journal, old_key, old_source)
     write(keyring, new_key)
     write(source, new_source)
     if p["update_cache"]:
-        update = subprocess.run(
-            ["apt-get", "update", "-q", "--error-on=any", "-o", f"Dir::Etc::sourcelist={source}",
-             "-o", "Dir::Etc::sourceparts=-", "-o", "APT::Get::List-Cleanup=0"],
-            capture_output=True, text=True, check=False,
-        )
-        if update.returncode != 0:
+        rc, output, waited = run_waiting_for_locks(
+            lambda: _run(module, update_argv(str(source))), p["lock_timeout"])
+        result["lock_waited_s"] = round(waited, 1)
+        if rc != 0:
             restore(source, old_source)
             restore(keyring, old_key)
+            journal.unlink(missing_ok=True)
             module.fail_json(
                 msg=(f"apt-get update failed for {p['uri']}; the repository was put back as it was "
                      f"({'removed' if old_source is None else 'previous source restored'}), so apt keeps working. "
-                     f"apt said: {(update.stdout + update.stderr).strip()[-1500:]}"),
+                     f"apt said: {output.strip()[-1500:]}"),
                 **result,
             )
+    journal.unlink(missing_ok=True)
     module.exit_json(**result)
 
+
+def _run(module: AnsibleModule, argv: list[str]) -> tuple[int, str]:
+    rc, out, err = module.run_command(argv, environ_update={"LC_ALL": "C"})
+    return rc, out + err
+
+
+def read_journal(path: Path) -> tuple[bytes | None, bytes | None] | None:
+    """The files as they were before a run that did not finish, or None when every run finished."""
+    text = read(path)
+    if text is None:
+        return None
+    try:
+        record = json.loads(text)
+        return tuple(None if record[k] is None else base64.b64decode(record[k]) for k in ("key", "source"))  # type: ignore[return-value]
+    except (ValueError, KeyError, TypeError):
+        return None  # unreadable: treat the files on disk as the previous state
+
+
+def write_journal(path: Path, key: bytes | None, source: bytes | None) -> None:
+    record = {k: None if v is None else base64.b64encode(v).decode() for k, v in (("key", key), ("source", source))}
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    write_atomic(path, json.dumps(record) + "\n", mode=0o600)
 
 if __name__ == "__main__":
     main()

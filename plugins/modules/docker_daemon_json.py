@@ -52,6 +52,12 @@ options:
     description: "Keys merged into C(features), e.g. C({cdi: true}); other features are kept."
     type: dict
     default: {}
+  settings:
+    description:
+      - "Top-level keys set to these values, e.g. C({live-restore: true}); other keys are kept. Not for C(runtimes),
+        C(default-runtime) or C(features), which have their own options."
+    type: dict
+    default: {}
   validate:
     description:
       - Command run on a temporary file holding the new JSON before it replaces O(path); C(%s) is that file,
@@ -140,9 +146,11 @@ def merge(
     remove_default_runtime_if_ours: bool = False,
     *,
     replace_runtimes: bool = False,
+    settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return a copy of current with the runtimes, default runtime and features merged in."""
+    """Return a copy of current with the runtimes, default runtime, features and settings merged in."""
     config = copy.deepcopy(current)
+    config.update(copy.deepcopy(settings or {}))
     if runtimes:
         section = _section(config, "runtimes")
         for name, spec in runtimes.items():
@@ -189,6 +197,7 @@ def main() -> None:
             "remove_default_runtime_if_ours": {"type": "bool", "default": False},
             "replace_runtimes": {"type": "bool", "default": False},
             "features": {"type": "dict", "default": {}},
+            "settings": {"type": "dict", "default": {}},
             "validate": {"type": "str", "default": ""},
             "backup": {"type": "bool", "default": False},
         },
@@ -198,6 +207,9 @@ def main() -> None:
     path = Path(params["path"])
     if params["validate"] and "%s" not in params["validate"]:
         module.fail_json(msg="validate must contain %s (the temporary file to check)", invalid=False)
+    owned = sorted(set(params["settings"]) & {"runtimes", "default-runtime", "features"})
+    if owned:
+        module.fail_json(msg=f"settings may not hold {', '.join(owned)}: use the options of those names", invalid=False)
     for name, spec in params["runtimes"].items():
         if not isinstance(spec, dict) or not spec.get("path"):
             module.fail_json(msg=f"runtime {name!r} needs a dict with at least a path", invalid=False)
@@ -209,7 +221,8 @@ def main() -> None:
     try:
         current = parse(before)
         config = merge(current, params["runtimes"], params["default_runtime"], params["features"],
-                       params["remove_default_runtime_if_ours"], replace_runtimes=params["replace_runtimes"])
+                       params["remove_default_runtime_if_ours"], replace_runtimes=params["replace_runtimes"],
+                       settings=params["settings"])
     except InvalidConfig as err:
         module.exit_json(changed=False, invalid=True, config={},
                          msg=f"{path} {err}; it was left untouched.")

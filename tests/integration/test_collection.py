@@ -89,7 +89,7 @@ def test_the_playbooks_run_by_their_fqcn(installed, name):
 
 
 def test_the_module_documentation_renders(installed):
-    for module in ("gpu_facts", "memory_facts", "apt_signed_repo", "containerd_imports", "docker_daemon_json",
-                   "gpu_power_limit", "apt_components"):
+    for module in ("gpu_facts", "memory_facts", "apt_signed_repo", "containerd_runtime", "docker_daemon_json",
+                   "gpu_work", "gpu_power_limit", "apt_components"):
         done = run(installed, [str(BIN / "ansible-doc"), f"gpu_rig.cluster.{module}"])
         assert done.returncode == 0 and "EXAMPLES" in done.stdout, done.stdout + done.stderr

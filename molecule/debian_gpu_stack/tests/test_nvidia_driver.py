@@ -1,10 +1,11 @@
-"""nvidia_driver from Debian's packages: branch, pin, holds, nouveau, persistenced, DKMS."""
+"""nvidia_driver from Debian's packages: branch, pin, holds, nouveau, persistenced, a real DKMS build."""
 
 from __future__ import annotations
 
 import pytest
 
-PACKAGES = ["nvidia-driver", "nvidia-open-kernel-dkms", "firmware-nvidia-gsp", "nvidia-persistenced", "nvidia-smi"]
+# flavour auto from the distribution: the proprietary module, the one that builds against Debian's kernels today.
+PACKAGES = ["nvidia-driver", "nvidia-kernel-dkms", "nvidia-persistenced", "nvidia-smi"]
 BRANCH = {"12": "535", "13": "550"}
 
 
@@ -44,8 +45,22 @@ def test_persistenced_is_enabled_not_masked(host):
     assert host.run("systemctl is-enabled nvidia-persistenced").stdout.strip() == "enabled"
 
 
-def test_dkms_registered_the_open_module(host, branch):
+def test_dkms_built_the_module_for_the_installed_kernel_headers(host, branch):
+    # Debian 12 side_effect then tried the open flavour, which does not build; its result is checked below.
+    if host.system_info.release.startswith("12"):
+        pytest.skip("debian12 tried the open flavour after converge (see test_a_failed_build_left_dpkg_consistent)")
     status = host.run("dkms status").stdout
-    assert f"nvidia-current-open/{branch}." in status, status
-    sources = host.run(f"ls -d /usr/src/nvidia-current-open-{branch}.*").stdout.split()
-    assert sources, f"no /usr/src/nvidia-current-open-{branch}.* module source for DKMS"
+    assert f"nvidia-current/{branch}." in status and ": installed" in status, status
+    modules = host.run("find /lib/modules -name 'nvidia-current.ko*'").stdout.split()
+    assert modules, "DKMS left no nvidia-current.ko under /lib/modules"
+    installed = host.package("nvidia-kernel-dkms").version.split("-")[0]
+    for module in modules:
+        version = host.run(f"modinfo -F version {module}").stdout.strip()
+        assert version == installed, f"{module} is {version}, nvidia-kernel-dkms is {installed}"
+
+
+def test_a_failed_build_left_dpkg_consistent(host):
+    assert host.run("dpkg --audit").stdout.strip() == "", host.run("dpkg --audit").stdout
+    half = [line for line in host.run("dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n'").stdout.splitlines()
+            if line[1:2] in "HUFWt" and "nvidia" in line]
+    assert half == [], half

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -44,21 +46,56 @@ def test_docker_runs_and_lists_the_nvidia_runtime(host):
     assert "/var/lib/docker-user" in info.stdout, "Docker does not use the user's data-root"
 
 
-def test_containerd_keeps_the_users_settings_and_imports_the_drop_in(host):
+USER_CONFIG = (Path(__file__).parents[3] / "tests/fixtures/containerd/rich_user.toml").read_text()
+CRI = ("plugins", "io.containerd.grpc.v1.cri")
+
+
+def dig(tree: dict, *path: str):
+    for part in path:
+        tree = tree[part]
+    return tree
+
+
+def test_containerd_1x_has_the_runtime_in_config_toml_after_the_users_text(host):
+    # containerd 1.6 (Debian 12) and 1.7 (Debian 13) would reset the CRI section from a drop-in.
+    assert host.run("containerd --version").stdout.split()[2].startswith("1.")
     config = host.file("/etc/containerd/config.toml").content_string
-    assert "# The user's containerd settings: must survive.\n" in config
-    assert 'root = "/var/lib/containerd-user"' in config
-    assert 'sandbox_image = "registry.invalid/pause:3.9"' in config
-    assert "/etc/containerd/conf.d/*.toml" in config
-    drop_in = host.file("/etc/containerd/conf.d/99-nvidia.toml").content_string
-    assert 'BinaryName = "/usr/bin/nvidia-container-runtime"' in drop_in
+    assert config.startswith(USER_CONFIG), "the user's text is not kept byte for byte"
+    assert "BEGIN gpu_rig.cluster: the nvidia runtime" in config
+    assert not host.file("/etc/containerd/conf.d/99-nvidia.toml").exists
+    backups = host.run("ls /etc/containerd/ | grep -E '^config\\.toml\\..+~$'").stdout.split()
+    assert backups and host.file(f"/etc/containerd/{backups[0]}").content_string == USER_CONFIG
+
+
+def test_the_running_containerd_keeps_every_user_setting_and_has_the_nvidia_runtime(host):
     assert host.service("containerd").is_running
-
-
-def test_containerd_loads_the_merged_configuration(host):
     dump = host.run("containerd config dump")
     assert dump.rc == 0, dump.stderr
-    assert "nvidia" in dump.stdout and "/var/lib/containerd-user" in dump.stdout
+    running = tomllib.loads(dump.stdout)
+    assert running["root"] == "/var/lib/containerd-user"
+    assert dig(running, *CRI, "sandbox_image") == "registry.invalid/pause:3.9"
+    cni = dig(running, *CRI, "cni")
+    assert (cni["bin_dir"], cni["conf_dir"]) == ("/usr/lib/cni", "/etc/cni/net.d")
+    assert dig(running, *CRI, "containerd", "default_runtime_name") == "runc"
+    runtimes = dig(running, *CRI, "containerd", "runtimes")
+    assert runtimes["runc"]["options"]["SystemdCgroup"] is True
+    assert runtimes["nvidia"]["runtime_type"] == "io.containerd.runc.v2"
+    assert runtimes["nvidia"]["options"]["BinaryName"] == "/usr/bin/nvidia-container-runtime"
+    assert runtimes["nvidia"]["options"]["SystemdCgroup"] is True, "nvidia must use runc's cgroup driver"
+    assert dig(running, *CRI, "registry", "mirrors", "docker.io", "endpoint") == ["https://mirror.invalid"]
+    assert dig(running, "plugins", "io.containerd.internal.v1.opt", "path") == "/var/lib/containerd/opt"
+
+
+def test_the_cri_plugin_loads(host):
+    plugins = host.run("ctr plugins ls")
+    assert plugins.rc == 0, plugins.stderr
+    cri = [line.split() for line in plugins.stdout.splitlines() if line.split()[:2] == ["io.containerd.grpc.v1", "cri"]]
+    assert cri and cri[0][-1] == "ok", plugins.stdout
+
+
+def test_no_restart_is_left_pending(host):
+    pending = host.file("/var/lib/gpu-rig/pending")
+    assert not pending.exists or not host.run("ls -A /var/lib/gpu-rig/pending").stdout.strip()
 
 
 def test_no_cdi_spec_without_a_gpu(host):

@@ -70,3 +70,46 @@ def test_madison_keeps_its_order_once_each():
     ("580.95.05-1", "580.95.05"), ("1:535.247.01-1~deb12u1", "535.247.01"), ("", ""), (None, "")])
 def test_upstream_version(version, upstream):
     assert apt.upstream_version(version) == upstream
+
+
+# ------------------------------------------------------------------------------------------ locks -------------
+
+LISTS_LOCK = (FIXTURES / "apt" / "debian12_update_lists_lock_held.txt").read_text()
+FRONTEND_LOCK = (FIXTURES / "apt" / "debian12_install_frontend_lock_held.txt").read_text()
+DPKG_LOCK = (FIXTURES / "apt" / "debian12_dpkg_configure_frontend_lock_held.txt").read_text()
+
+
+def test_the_real_lock_messages_are_recognised_and_other_failures_are_not():
+    assert all(apt.lock_held(text) for text in (LISTS_LOCK, FRONTEND_LOCK, DPKG_LOCK))
+    assert not apt.lock_held("E: The repository 'http://x.invalid/r ./ Release' does not have a Release file.\n")
+
+
+def test_a_held_lock_is_waited_for_until_it_is_free():
+    answers = [(100, LISTS_LOCK), (100, LISTS_LOCK), (0, "Reading package lists...\n")]
+    now = [0.0]
+    rc, _output, waited = apt.run_waiting_for_locks(lambda: answers.pop(0), 300,
+                                                   sleep=lambda s: now.__setitem__(0, now[0] + s),
+                                                   clock=lambda: now[0])
+    assert (rc, waited) == (0, 4.0) and answers == []
+
+
+def test_a_lock_held_past_the_timeout_fails_with_apts_message_and_other_errors_fail_at_once():
+    now = [0.0]
+    calls = []
+
+    def held():
+        calls.append(1)
+        return 100, LISTS_LOCK
+
+    rc, output, waited = apt.run_waiting_for_locks(held, 10, sleep=lambda s: now.__setitem__(0, now[0] + s),
+                                                   clock=lambda: now[0])
+    assert rc == 100 and "Could not get lock /var/lib/apt/lists/lock" in output and waited >= 10
+    calls.clear()
+    rc, output, _ = apt.run_waiting_for_locks(lambda: (calls.append(1) or (100, "E: Release file missing\n")), 10)
+    assert rc == 100 and len(calls) == 1
+
+
+def test_update_for_one_sources_file_leaves_the_others_and_their_lists():
+    assert apt.update_argv("/etc/apt/sources.list.d/cuda.sources") == [
+        "apt-get", "update", "-q", "--error-on=any", "-o", "Dir::Etc::sourcelist=/etc/apt/sources.list.d/cuda.sources",
+        "-o", "Dir::Etc::sourceparts=-", "-o", "APT::Get::List-Cleanup=0"]

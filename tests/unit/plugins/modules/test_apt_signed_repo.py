@@ -70,3 +70,48 @@ def test_a_second_source_for_the_same_uri_is_a_conflict(tmp_path: Path):
     hits = mod.conflicting_sources(parts, parts / "cuda.sources",
                                    "https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64")
     assert hits == [str(parts / "cuda-debian12-x86_64.list")]
+
+
+# ----------------------------------------------------------------- a run killed between writing and updating ------
+
+def repo_args(tmp_path: Path) -> dict:
+    stem = "nvidia_cuda-3bf863cc"
+    return {"name": "cuda", "uri": "https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/",
+            "key_url": f"file://{KEYS / f'{stem}.asc'}",
+            "fingerprints": [(KEYS / f"{stem}.fingerprint").read_text().strip()],
+            "keyring_dir": str(tmp_path / "keyrings"), "sources_dir": str(tmp_path / "sources.list.d"),
+            "journal_dir": str(tmp_path / "pending")}
+
+
+def test_a_failed_update_after_an_interrupted_run_rolls_back_to_before_that_run(tmp_path, monkeypatch, capsys):
+    from conftest import run_module
+
+    args = repo_args(tmp_path)
+    answers = [(0, "")]
+    monkeypatch.setattr(mod, "_run", lambda module, argv: answers.pop(0))
+    rc, first = run_module(mod, monkeypatch, capsys, args)
+    assert rc == 0 and first["changed"] and not first["recovered"]
+    assert not (tmp_path / "pending" / "cuda.json").exists()
+    # A run killed after writing: the files are there, the record of "before" (nothing) too.
+    (tmp_path / "pending").mkdir(exist_ok=True)
+    (tmp_path / "pending" / "cuda.json").write_text('{"key": null, "source": null}\n')
+    answers.append((100, "E: Failed to fetch https://developer.download.nvidia.com/...  404  Not Found\n"))
+    rc, second = run_module(mod, monkeypatch, capsys, args)
+    assert rc == 1 and second["recovered"] and "put back as it was (removed)" in second["msg"]
+    assert not (tmp_path / "sources.list.d" / "cuda.sources").exists()
+    assert not (tmp_path / "keyrings" / "cuda.gpg").exists()
+    assert not (tmp_path / "pending" / "cuda.json").exists()
+
+
+def test_an_interrupted_run_whose_files_are_right_is_updated_again_then_settles(tmp_path, monkeypatch, capsys):
+    from conftest import run_module
+
+    args = repo_args(tmp_path)
+    calls = []
+    monkeypatch.setattr(mod, "_run", lambda module, argv: calls.append(argv) or (0, ""))
+    run_module(mod, monkeypatch, capsys, args)
+    (tmp_path / "pending" / "cuda.json").write_text('{"key": null, "source": null}\n')
+    rc, again = run_module(mod, monkeypatch, capsys, args)
+    assert rc == 0 and again["changed"] and again["recovered"] and len(calls) == 2
+    rc, settled = run_module(mod, monkeypatch, capsys, args)
+    assert rc == 0 and not settled["changed"] and len(calls) == 2

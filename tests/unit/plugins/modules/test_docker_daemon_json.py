@@ -212,3 +212,20 @@ def test_a_file_that_is_not_utf8_is_reported_and_left_untouched(tmp_path, monkey
     code, result = run_module(mod, monkeypatch, capsys, {"path": str(path), "runtimes": NVIDIA})
     assert code == 0 and result["invalid"] is True and "UTF-8" in result["msg"], result
     assert path.read_bytes() == b'{"data-root": "/var/lib/d\xe9"}\n'
+
+
+def test_settings_set_top_level_keys_and_keep_the_rest(tmp_path, monkeypatch, capsys):
+    path = fixture(tmp_path, "default_runc.json")
+    before = json.loads(path.read_text())
+    rc, result = run_main(monkeypatch, capsys, {"path": str(path), "settings": {"live-restore": True}})
+    assert rc == 0 and result["changed"]
+    assert json.loads(path.read_text()) == {**before, "live-restore": True}
+    rc, again = run_main(monkeypatch, capsys, {"path": str(path), "settings": {"live-restore": True}})
+    assert rc == 0 and not again["changed"]
+
+
+def test_settings_may_not_reach_the_keys_other_options_own(tmp_path, monkeypatch, capsys):
+    path = fixture(tmp_path, "user.json")
+    rc, result = run_main(monkeypatch, capsys, {"path": str(path), "settings": {"default-runtime": "nvidia"}})
+    assert rc == 1 and "default-runtime" in result["msg"]
+    assert path.read_bytes() == (DOCKER / "user.json").read_bytes()
