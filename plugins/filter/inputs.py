@@ -22,6 +22,9 @@ from typing import Any
 DOCUMENTATION = r"""
 name: input_problems
 short_description: Check role inputs against rules; return one message per bad value, naming the variable
+description:
+  - Checks each variable's value against its rule (type, range, a named pattern or regular expression, list items,
+    dict keys and values) and returns one message per bad value, naming the variable; an empty list when all pass.
 positional: values
 options:
   _input:
@@ -32,6 +35,23 @@ options:
     description: The variables' values, in the rules' order (C(query('ansible.builtin.vars', ...))).
     type: list
     required: true
+author: GPU rig maintainers (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Check the role's inputs
+  ansible.builtin.assert:
+    that: problems | length == 0
+    fail_msg: "{{ problems | join(' ') }}"
+  vars:
+    problems: "{{ rules | gpu_rig.cluster.input_problems(query('ansible.builtin.vars', *(rules | list))) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One message per bad value.
+  type: list
+  elements: str
 """
 
 PATTERNS: dict[str, tuple[str, str]] = {

@@ -363,5 +363,6 @@ def write_journal(path: Path, key: bytes | None, source: bytes | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
     write_atomic(path, json.dumps(record) + "\n", mode=0o600)
 
+
 if __name__ == "__main__":
     main()

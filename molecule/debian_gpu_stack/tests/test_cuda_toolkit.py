@@ -39,3 +39,16 @@ def test_the_check_source_is_the_projects(host):
     source = host.file("/usr/local/share/gpu-rig/gpu_check.cu")
     assert source.exists and source.mode == 0o644
     assert "gpu_check" in source.content_string
+
+
+def test_a_driver_device_without_a_usable_gpu_is_a_fail_not_a_skip(host):
+    # TEST FIXTURE: a plain file stands in for the driver's control node (no GPU here). With it present,
+    # CUDA not finding a GPU is a fault (a driver/library mismatch, a GPU off the bus), not a SKIP.
+    host.run("touch /dev/nvidiactl")
+    try:
+        run = host.run("/usr/local/bin/gpu-check")
+    finally:
+        host.run("rm -f /dev/nvidiactl")
+    assert run.rc == 1, f"exit {run.rc}, expected 1 (FAIL): {run.stdout}{run.stderr}"
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    assert summary["verdict"] == "FAIL" and "/dev/nvidiactl exists" in summary["reason"], summary

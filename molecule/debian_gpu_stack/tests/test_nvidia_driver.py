@@ -46,9 +46,6 @@ def test_persistenced_is_enabled_not_masked(host):
 
 
 def test_dkms_built_the_module_for_the_installed_kernel_headers(host, branch):
-    # Debian 12 side_effect then tried the open flavour, which does not build; its result is checked below.
-    if host.system_info.release.startswith("12"):
-        pytest.skip("debian12 tried the open flavour after converge (see test_a_failed_build_left_dpkg_consistent)")
     status = host.run("dkms status").stdout
     assert f"nvidia-current/{branch}." in status and ": installed" in status, status
     modules = host.run("find /lib/modules -name 'nvidia-current.ko*'").stdout.split()
@@ -59,7 +56,7 @@ def test_dkms_built_the_module_for_the_installed_kernel_headers(host, branch):
         assert version == installed, f"{module} is {version}, nvidia-kernel-dkms is {installed}"
 
 
-def test_a_failed_build_left_dpkg_consistent(host):
+def test_dpkg_is_consistent_after_the_failed_open_build_of_prepare(host):
     assert host.run("dpkg --audit").stdout.strip() == "", host.run("dpkg --audit").stdout
     half = [line for line in host.run("dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n'").stdout.splitlines()
             if line[1:2] in "HUFWt" and "nvidia" in line]

@@ -34,7 +34,9 @@ def test_every_user_key_survives_in_daemon_json(host):
 def test_the_users_daemon_json_is_kept_as_a_backup(host):
     backups = host.run("ls /etc/docker/ | grep -E '^daemon\\.json\\..+~$'").stdout.split()
     assert backups, "no backup of the user's daemon.json"
-    first = json.loads(host.file(f"/etc/docker/{sorted(backups)[0]}").content_string)
+    # daemon.json.<pid>.<date>@<time>~: the oldest is the user's file before the first run.
+    oldest = sorted(backups, key=lambda name: name.rsplit(".", 1)[-1])[0]
+    first = json.loads(host.file(f"/etc/docker/{oldest}").content_string)
     assert first["data-root"] == "/var/lib/docker-user" and "nvidia" not in first.get("runtimes", {}), first
 
 

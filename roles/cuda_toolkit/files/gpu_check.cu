@@ -12,7 +12,9 @@
 //   gpu_check --help
 //
 // Exit codes: 0 every device PASS, 1 some device FAIL (or a CUDA error), 2 usage error,
-//             3 SKIP: no usable GPU (cudaGetDeviceCount failed or found none). Never PASS when nothing ran.
+//             3 SKIP: no NVIDIA driver device (/dev/nvidiactl absent) and no GPU found. Where the driver's
+//             device node exists, a failing cudaGetDeviceCount (driver too old for this runtime, a
+//             driver/library mismatch, a GPU off the bus) or a count of 0 is a FAIL. Never PASS when nothing ran.
 //
 // Output: JSON Lines on stdout (usage text goes to stdout for --help, stderr for errors), one object per line:
 //   {"event":"device","index":0,"name":"NVIDIA GeForce RTX 3090","cc":"8.6","bus_id":"0000:01:00.0","mem_mib":24259,"sms":82}
@@ -28,6 +30,7 @@
 // "errors" = mismatching elements summed over all launches (plus host-sample mismatches of the golden copy).
 // Temperatures and throttling are for the caller to sample (nvidia-smi); this program links no NVML.
 #include <cuda_runtime.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -263,8 +266,13 @@ int main(int argc, char **argv) {
   if (e != cudaSuccess || count <= 0) {
     std::string reason = e != cudaSuccess ? std::string(cudaGetErrorString(e)) + " (" + cudaGetErrorName(e) + ")"
                                           : std::string("cudaGetDeviceCount found no device");
-    emit("{\"event\":\"summary\",\"devices\":0,\"verdict\":\"SKIP\",\"reason\":" + jstr(reason.c_str()) + "}");
-    return 3;
+    // With the driver's control node present, CUDA should see the GPUs: not seeing them is a fault.
+    const bool driver = access("/dev/nvidiactl", F_OK) == 0;
+    const char *verdict = driver ? "FAIL" : "SKIP";
+    if (driver) reason += "; /dev/nvidiactl exists, so the driver is loaded";
+    emit("{\"event\":\"summary\",\"devices\":0,\"verdict\":\"" + std::string(verdict) + "\",\"reason\":" +
+         jstr(reason.c_str()) + "}");
+    return driver ? 1 : 3;
   }
   if (only >= count) {
     emit("{\"event\":\"error\",\"index\":" + std::to_string(only) + ",\"call\":\"--device\",\"error\":" +
