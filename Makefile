@@ -23,7 +23,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements.yml | sha2
 # Files that run on a node: they must run on Ubuntu 22.04's Python 3.10.
 NODE_PYTHON := plugins roles/gpu_health/files harness/hardware_run.py
 
-.PHONY: help setup system-packages images lab lab-destroy provision test lint sanity python310 readmes collection unit integration molecule scenario clean
+.PHONY: help setup system-packages images lab lab-destroy provision drift test lint sanity python310 readmes collection unit integration molecule scenario clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -60,6 +60,10 @@ lab-destroy: setup ## Remove the lab's containers and its generated inventory
 
 provision: setup ## Run playbooks/site.yml against INVENTORY (default: the lab)
 	ansible-playbook -i $${INVENTORY:-inventory/lab} playbooks/site.yml $${ARGS:-}
+
+drift: setup ## What site.yml would change on each node of INVENTORY (default: the lab), changing nothing; exits non-zero on drift
+	GPU_RIG_DRIFT_DIR=$(CURDIR)/drift-report ANSIBLE_CALLBACKS_ENABLED=gpu_rig.cluster.drift,ansible.posix.profile_tasks \
+	  ansible-playbook -i $${INVENTORY:-inventory/lab} --check --diff playbooks/drift.yml $${ARGS:-}
 
 lint: setup python310 sanity ## yamllint, ansible-lint (production profile), ruff, the Python 3.10 check, ansible-test sanity
 	yamllint --strict .
