@@ -52,8 +52,9 @@ images: setup ## Build the lab's base images (only when their recipe changed)
 	$(VENV)/bin/python harness/images/build.py $(LAB_IMAGES)
 	@$(VENV)/bin/python harness/check_podman.py --image localhost/gpu-lab:$(firstword $(LAB_IMAGES))
 
-lab: images ## Create the container lab (LAB_NODES=2) and provision it with playbooks/site.yml
+lab: images ## Create the container lab (LAB_NODES=2), provision it with playbooks/site.yml, then check it for drift
 	ansible-playbook playbooks/lab.yml -e lab_nodes=$${LAB_NODES:-2}
+	$(MAKE) --no-print-directory drift
 
 lab-destroy: setup ## Remove the lab's containers and its generated inventory
 	ansible-playbook playbooks/lab-destroy.yml
