@@ -57,6 +57,7 @@ _value:
 PATTERNS: dict[str, tuple[str, str]] = {
     "package": (r"[a-z0-9][a-z0-9+.-]+(=[0-9][A-Za-z0-9.+~:-]*)?", "a Debian package name, optionally =version"),
     "version": (r"[0-9][A-Za-z0-9.+~:-]*", "a Debian package version such as 1.17.8-1"),
+    "driver_version": (r"[0-9]+\.[0-9]+(\.[0-9]+)?", "a driver version such as 580.95.05"),
     "url": (r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s\"'<>\\]*)?", "an http(s) URL without spaces or quotes"),
     "fingerprint": (r"[0-9A-Fa-f]{40}", "a full OpenPGP fingerprint of 40 hex digits"),
     "name": (r"[A-Za-z0-9][A-Za-z0-9_.-]*", "a name of letters, digits, '.', '_' or '-' (no '/' or '..')"),

@@ -6,6 +6,7 @@ import fnmatch
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 
 def upstream_version(debian_version: str | None) -> str:
@@ -120,3 +121,12 @@ def run_waiting_for_locks(run: Callable[[], tuple[int, str]], timeout: float, *,
         if rc == 0 or not lock_held(output) or waited >= timeout:
             return rc, output, waited
         sleep(min(2.0, max(0.0, timeout - waited)))
+
+
+def run_update(module: Any, sources: str | None, timeout: float) -> tuple[int, str, float]:
+    """`apt-get update` (of one sources file, or all) through an AnsibleModule, waiting for a held lists lock."""
+    def once() -> tuple[int, str]:
+        rc, out, err = module.run_command(update_argv(sources), environ_update={"LC_ALL": "C"})
+        return rc, out + err
+
+    return run_waiting_for_locks(once, timeout)

@@ -230,12 +230,12 @@ def _toml_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def runtime_tables(path: list[str], runtime: dict[str, Any], indent: str = "") -> str:
+def runtime_tables(path: list[str], runtime: dict[str, Any]) -> str:
     """The runtime's two tables as TOML text: [..runtimes.<name>] and [..runtimes.<name>.options]."""
-    lines = [indent + _header(path)]
-    lines += [f"{indent}  {k} = {_toml_value(v)}" for k, v in runtime.items() if k != "options"]
-    lines.append(f"{indent}  " + _header([*path, "options"]))
-    lines += [f"{indent}    {k} = {_toml_value(v)}" for k, v in runtime["options"].items()]
+    lines = [_header(path)]
+    lines += [f"  {k} = {_toml_value(v)}" for k, v in runtime.items() if k != "options"]
+    lines.append("  " + _header([*path, "options"]))
+    lines += [f"    {k} = {_toml_value(v)}" for k, v in runtime["options"].items()]
     return "\n".join(lines) + "\n"
 
 
@@ -253,19 +253,15 @@ class Plan:
 
 def plan_runtime(text: str | None, major: int, name: str, binary: str, dropin_path: str, *,
                  dropin_header: str = "") -> Plan:
-    """Where and how the nvidia runtime goes for this containerd major, from config.toml's text (None: no file)."""
-    if not BARE.match(name):
-        raise ValueError(f"runtime name {name!r} must be letters, digits, '-' or '_'")
-    if major not in (1, 2):
-        raise ValueError(f"containerd {major}.x is not one this role knows (1.x reads imports unmerged, 2.x merged)")
+    """Where and how the nvidia runtime goes for this containerd major (1 or 2), from config.toml's text
+    (None: no file). The caller has checked the name (BARE) and the major."""
     source = text if text is not None else f"version = {2 if major == 1 else 3}\n"
-    try:
-        tomlread.loads(source)
-    except tomlread.TOMLError as err:
-        raise ValueError(f"is not valid TOML ({err}); it was left untouched") from err
     ours = BLOCK.search(source)
     user_text = BLOCK.sub("", source, count=1) if ours else source
-    user = tomlread.loads(user_text)
+    try:
+        user = tomlread.loads(user_text)
+    except tomlread.TOMLError as err:
+        raise ValueError(f"is not valid TOML ({err}); it was left untouched") from err
     version = user.get("version", 1)
     disabled = [p for p in user.get("disabled_plugins", []) if p in CRI_IDS]
     if disabled:

@@ -72,7 +72,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.apt import run_waiting_for_locks, update_argv
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.apt import run_update
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
 
 ONE_LINE = re.compile(
@@ -193,11 +193,6 @@ def plan(
     return changes, entries
 
 
-def _run(module: AnsibleModule, argv: list[str]) -> tuple[int, str]:
-    rc, out, err = module.run_command(argv, environ_update={"LC_ALL": "C"})
-    return rc, out + err
-
-
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -236,8 +231,7 @@ def main() -> None:
             # Only the changed files are fetched: a broken repository elsewhere is not this change's failure.
             failed = []
             for path in changes:
-                rc, output, _waited = run_waiting_for_locks(lambda p=path: _run(module, update_argv(str(p))),
-                                                            params["lock_timeout"])
+                rc, output, _waited = run_update(module, str(path), params["lock_timeout"])
                 if rc != 0:
                     failed.append(f"{path}: {output.strip()[-1000:]}")
             if failed:

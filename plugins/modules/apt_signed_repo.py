@@ -77,7 +77,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.apt import run_waiting_for_locks, update_argv
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.apt import run_update
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.fileio import write_atomic
 
 ARMOR = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----(.*?)-----END PGP PUBLIC KEY BLOCK-----", re.S)
@@ -324,8 +324,7 @@ def main() -> None:
     write(keyring, new_key)
     write(source, new_source)
     if p["update_cache"]:
-        rc, output, waited = run_waiting_for_locks(
-            lambda: _run(module, update_argv(str(source))), p["lock_timeout"])
+        rc, output, waited = run_update(module, str(source), p["lock_timeout"])
         result["lock_waited_s"] = round(waited, 1)
         if rc != 0:
             restore(source, old_source)
@@ -339,11 +338,6 @@ def main() -> None:
             )
     journal.unlink(missing_ok=True)
     module.exit_json(**result)
-
-
-def _run(module: AnsibleModule, argv: list[str]) -> tuple[int, str]:
-    rc, out, err = module.run_command(argv, environ_update={"LC_ALL": "C"})
-    return rc, out + err
 
 
 def read_journal(path: Path) -> tuple[bytes | None, bytes | None] | None:

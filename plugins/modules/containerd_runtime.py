@@ -139,8 +139,6 @@ def main() -> None:
         module.fail_json(msg=f"{path} was left untouched: {err}")
     dropin_now = read_text(dropin)
     config_changed = plan.config != (existing if existing is not None else "")
-    if existing is None and plan.mechanism in ("none", "user"):
-        config_changed = False
     dropin_changed = plan.dropin != dropin_now
     result: dict[str, Any] = {
         "changed": config_changed or dropin_changed, "mechanism": plan.mechanism, "reason": plan.reason,
@@ -154,12 +152,10 @@ def main() -> None:
         ]
     if not module.check_mode:
         if dropin_changed and plan.dropin is not None:
-            dropin.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
             write_atomic(dropin, plan.dropin)
         if config_changed:
             if params["backup"] and existing is not None:
                 result["backup_file"] = module.backup_local(str(path))
-            path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
             write_atomic(path, plan.config)
         if dropin_changed and plan.dropin is None:
             dropin.unlink()

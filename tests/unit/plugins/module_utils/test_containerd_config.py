@@ -76,14 +76,7 @@ def test_multi_line_imports_gets_a_line_of_its_own():
     ('imports = ["/a",]\n', f'imports = ["/a", "{GLOB}",]\n'),
     ("imports = [ ]  # none yet\n", f'imports = ["{GLOB}" ]  # none yet\n'),
     ('imports = [\r\n  "/a",\r\n]\r\n', f'imports = [\r\n  "/a",\r\n  "{GLOB}",\r\n]\r\n'),
-])
-def test_array_layouts(before, expected):
-    after, _ = mod.plan_import(before, GLOB)
-    assert after == expected
-    assert_parse_is_original_plus_glob(before, after)
-
-
-@pytest.mark.parametrize(("before", "expected"), [
+    # No imports yet: a new line after the version line (or at the top, after a leading comment block).
     ("", LINE),
     ("# header\n# more\n\n[grpc]\n", f"# header\n# more\n{LINE}\n[grpc]\n"),
     ("# only a comment", f"# only a comment\n{LINE}"),
@@ -91,7 +84,7 @@ def test_array_layouts(before, expected):
     ("version = 2  # 1.x\n[grpc]\n", f"version = 2  # 1.x\n{LINE}[grpc]\n"),
     ("version = 2", f"version = 2\n{LINE}"),
 ])
-def test_new_imports_line_placement(before, expected):
+def test_array_layouts_and_new_imports_line_placement(before, expected):
     after, _ = mod.plan_import(before, GLOB)
     assert after == expected
     assert_parse_is_original_plus_glob(before, after)

@@ -88,7 +88,7 @@ def test_a_failed_update_after_an_interrupted_run_rolls_back_to_before_that_run(
 
     args = repo_args(tmp_path)
     answers = [(0, "")]
-    monkeypatch.setattr(mod, "_run", lambda module, argv: answers.pop(0))
+    monkeypatch.setattr(mod, "run_update", lambda module, sources, timeout: (*answers.pop(0), 0.0))
     rc, first = run_module(mod, monkeypatch, capsys, args)
     assert rc == 0 and first["changed"] and not first["recovered"]
     assert not (tmp_path / "pending" / "cuda.json").exists()
@@ -108,7 +108,7 @@ def test_an_interrupted_run_whose_files_are_right_is_updated_again_then_settles(
 
     args = repo_args(tmp_path)
     calls = []
-    monkeypatch.setattr(mod, "_run", lambda module, argv: calls.append(argv) or (0, ""))
+    monkeypatch.setattr(mod, "run_update", lambda module, sources, timeout: calls.append(sources) or (0, "", 0.0))
     run_module(mod, monkeypatch, capsys, args)
     (tmp_path / "pending" / "cuda.json").write_text('{"key": null, "source": null}\n')
     rc, again = run_module(mod, monkeypatch, capsys, args)
