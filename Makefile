@@ -10,7 +10,7 @@ LAB_CACHE_DIR ?= /var/cache/gpu-lab
 LAB_IMAGES  ?= debian12 debian13
 SCENARIOS   ?= $(sort $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 SYSTEM_PACKAGES := podman runc debootstrap gnupg apt-utils dpkg-dev fakeroot uidmap \
-                   containernetworking-plugins python3-venv make git
+                   containernetworking-plugins python3-venv make git openssh-client sshpass chromium
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/.config/containers/containers.conf
@@ -23,7 +23,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements.yml | sha2
 # Files that run on a node: they must run on Ubuntu 22.04's Python 3.10.
 NODE_PYTHON := plugins roles/gpu_health/files harness/hardware_run.py
 
-.PHONY: help setup system-packages images lab lab-destroy provision drift test lint sanity python310 readmes collection unit integration molecule scenario clean
+.PHONY: help setup system-packages images lab lab-destroy bootstrap provision drift lock report validate test lint sanity python310 readmes collection unit integration molecule scenario clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -52,12 +52,16 @@ images: setup ## Build the lab's base images (only when their recipe changed)
 	$(VENV)/bin/python harness/images/build.py $(LAB_IMAGES)
 	@$(VENV)/bin/python harness/check_podman.py --image localhost/gpu-lab:$(firstword $(LAB_IMAGES))
 
-lab: images ## Create the container lab (LAB_NODES=2), provision it with playbooks/site.yml, then check it for drift
+lab: images ## Create the container lab (LAB_NODES=2) over SSH: bootstrap, the whole site, the drift check, the cluster report
 	ansible-playbook playbooks/lab.yml -e lab_nodes=$${LAB_NODES:-2}
 	$(MAKE) --no-print-directory drift
+	$(MAKE) --no-print-directory report
 
 lab-destroy: setup ## Remove the lab's containers and its generated inventory
 	ansible-playbook playbooks/lab-destroy.yml
+
+bootstrap: setup ## First contact with fresh nodes of INVENTORY: Python, the admin account, sshd (ARGS="--ask-pass -l NODE")
+	ansible-playbook -i $${INVENTORY:-inventory/lab} playbooks/bootstrap.yml $${ARGS:-}
 
 provision: setup ## Run playbooks/site.yml against INVENTORY (default: the lab)
 	ansible-playbook -i $${INVENTORY:-inventory/lab} playbooks/site.yml $${ARGS:-}
@@ -65,6 +69,16 @@ provision: setup ## Run playbooks/site.yml against INVENTORY (default: the lab)
 drift: setup ## What site.yml would change on each node of INVENTORY (default: the lab), changing nothing; exits non-zero on drift
 	GPU_RIG_DRIFT_DIR=$(CURDIR)/drift-report ANSIBLE_CALLBACKS_ENABLED=gpu_rig.cluster.drift,ansible.posix.profile_tasks \
 	  ansible-playbook -i $${INVENTORY:-inventory/lab} --check --diff playbooks/drift.yml $${ARGS:-}
+
+lock: setup ## Record the exact versions the nodes of INVENTORY run in its group_vars/gpu_nodes/lock.yml
+	ansible-playbook -i $${INVENTORY:-inventory/lab} playbooks/lock.yml $${ARGS:-}
+
+report: setup ## The cluster report of INVENTORY: cluster-report/cluster.html (and .md, .json)
+	GPU_RIG_REPORT_DIR=$(CURDIR)/cluster-report GPU_RIG_DRIFT_DIR=$(CURDIR)/drift-report \
+	  ansible-playbook -i $${INVENTORY:-inventory/lab} playbooks/report.yml $${ARGS:-}
+
+validate: setup ## GPU and memory health and the lock on every node of INVENTORY, changing nothing
+	ansible-playbook -i $${INVENTORY:-inventory/lab} playbooks/validate.yml $${ARGS:-}
 
 lint: setup python310 sanity ## yamllint, ansible-lint (production profile), ruff, the Python 3.10 check, ansible-test sanity
 	yamllint --strict .
@@ -89,27 +103,30 @@ unit: setup ## Unit tests of the Python code (plugins, modules, test tools)
 integration: images ## The signed apt mirror against real apt, argument specs, the built collection installed elsewhere
 	pytest tests/integration
 
-# Scenarios that run beside the others, each with a package cache of its own (apt's cache lock is per
-# directory); the DKMS builds make debian_gpu_stack the longest, and it needs no test mirror.
-SOLO_SCENARIOS ?= debian_gpu_stack
+# Scenarios that run one after the other in a lane of their own, beside the others, each with a package
+# cache of its own (apt locks its cache directory): the DKMS builds of debian_gpu_stack and the cluster's
+# three nodes over SSH are the longest.
+LANE_SCENARIOS ?= debian_gpu_stack cluster
 
 molecule: images ## Every Molecule scenario (check, converge, idempotence, verify); all run, failures listed at the end
-	@mkdir -p build $(foreach s,$(SOLO_SCENARIOS),$(addprefix $(LAB_CACHE_DIR)/$(s)/apt/,$(LAB_IMAGES))); \
-	failed=""; pids=""; \
-	for s in $(filter $(SOLO_SCENARIOS),$(SCENARIOS)); do \
-	  echo "=== molecule test -s $$s beside the others ($$(date +%T)), log build/molecule-$$s.log"; \
-	  ( start=$$(date +%s); \
+	@mkdir -p build $(foreach s,$(LANE_SCENARIOS),$(addprefix $(LAB_CACHE_DIR)/$(s)/apt/,$(LAB_IMAGES))); \
+	lane="$(filter $(LANE_SCENARIOS),$(SCENARIOS))"; failed=""; \
+	echo "=== the lane beside the others ($$(date +%T)): $$lane, logs build/molecule-<scenario>.log"; \
+	( lane_failed=""; for s in $$lane; do start=$$(date +%s); \
 	    if LAB_CACHE_DIR=$(LAB_CACHE_DIR)/$$s molecule test -s $$s > build/molecule-$$s.log 2>&1; \
-	    then echo "=== $$s passed in $$(( $$(date +%s) - start ))s"; \
-	    else echo "=== $$s FAILED after $$(( $$(date +%s) - start ))s; the end of its log:"; \
-	      tail -n 150 build/molecule-$$s.log; exit 1; fi ) & pids="$$pids $$!:$$s"; \
-	done; \
-	for s in $(filter-out $(SOLO_SCENARIOS),$(SCENARIOS)); do \
+	    then echo "=== $$s passed in $$(( $$(date +%s) - start ))s (lane)"; \
+	    else echo "=== $$s FAILED after $$(( $$(date +%s) - start ))s (lane; its log is printed at the end)"; \
+	      lane_failed="$$lane_failed $$s"; fi; done; echo "$$lane_failed" > build/molecule-lane.failed ) & lane_pid=$$!; \
+	for s in $(filter-out $(LANE_SCENARIOS),$(SCENARIOS)); do \
 	  echo "=== molecule test -s $$s ($$(date +%T))"; start=$$(date +%s); \
 	  if molecule test -s $$s; then echo "=== $$s passed in $$(( $$(date +%s) - start ))s"; \
 	  else echo "=== $$s FAILED after $$(( $$(date +%s) - start ))s"; failed="$$failed $$s"; fi; \
 	done; \
-	for p in $$pids; do wait $${p%%:*} || failed="$$failed $${p#*:}"; done; \
+	wait $$lane_pid; \
+	for s in $$(cat build/molecule-lane.failed); do failed="$$failed $$s"; \
+	  echo "=== $$s: the failures and the end of build/molecule-$$s.log"; \
+	  sed 's/\x1b\[[0-9;]*m//g' build/molecule-$$s.log | grep -E -B2 -A12 '^ *(│ )?(fatal|failed):' | tail -n 60 || true; \
+	  echo "---"; sed 's/\x1b\[[0-9;]*m//g' build/molecule-$$s.log | tail -n 40; done; \
 	if [ -n "$$failed" ]; then echo "Failed scenarios:$$failed" >&2; exit 1; fi
 
 scenario: images ## One Molecule scenario: make scenario S=node_base [CMD=converge]

@@ -102,6 +102,13 @@ def build(name: str, recipe: dict[str, Any], repo: str, cache: Path) -> str:
             link = root / "etc/systemd/system" / unit
             link.unlink(missing_ok=True)
             link.symlink_to("/dev/null")
+        # sshd: no host keys shared by every container of the image, and not started at boot; the lab
+        # generates each node's keys and starts it (roles/lab).
+        for key in (root / "etc/ssh").glob("ssh_host_*"):
+            key.unlink()
+        for unit in ("ssh.service", "ssh.socket"):
+            if (root / "lib/systemd/system" / unit).exists() or (root / "usr/lib/systemd/system" / unit).exists():
+                run(["chroot", str(root), "systemctl", "disable", unit])
         shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
         run(["chroot", str(root), "apt-get", "update", "-q"])
         run(["chroot", str(root), "apt-get", "clean"])

@@ -1,0 +1,197 @@
+"""What the cluster scenario left: bootstrap, SSH, the lock on an added node, the drift reports, the page.
+
+Every step ran as a user runs it (`ansible-playbook -i <inventory> playbooks/...`, see side_effect.yml);
+its log and reports are in the scenario's folder. The nodes are read directly (podman exec) or over SSH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+CLUSTER = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "cluster"
+NODES = ("cluster-node1", "cluster-node2", "cluster-node3")
+sys.path.insert(0, str(PROJECT / "harness"))
+
+import browser  # noqa: E402
+
+# The hand edits side_effect.yml makes on cluster-node1, and the tasks whose work they undo.
+EDITED_TASKS = {
+    "gpu_rig.cluster.nvidia_driver : configure | Blacklist nouveau",
+    "gpu_rig.cluster.nvidia_container_toolkit : docker | Merge the nvidia runtime into daemon.json, keeping every"
+    " user setting",
+    "gpu_rig.cluster.nvidia_driver : install | Hold the driver packages against upgrades",
+    "gpu_rig.cluster.gpu_power : unit | Write the boot-time power limit unit",
+    "gpu_rig.cluster.memory_health : rasdaemon | Enable rasdaemon",
+}
+
+
+def node(name: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["podman", "exec", name, *argv], capture_output=True, text=True, check=False)
+
+
+def log(name: str) -> str:
+    return (CLUSTER / "logs" / f"{name}.log").read_text(encoding="utf-8")
+
+
+def recap(name: str) -> dict[str, dict[str, int]]:
+    hosts = {}
+    for host, counts in re.findall(r"^(\S+)\s+: (ok=.*)$", log(name), re.MULTILINE):
+        hosts[host] = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counts)}
+    return hosts
+
+
+def drift(step: str) -> dict:
+    return json.loads((CLUSTER / f"drift-{step}" / "drift.json").read_text(encoding="utf-8"))
+
+
+def inventory() -> dict:
+    return yaml.safe_load((CLUSTER / "inventory" / "hosts.yml").read_text(encoding="utf-8"))["gpu_nodes"]
+
+
+def ssh(user: str, address: str, *command: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    lab = CLUSTER / "lab"
+    argv = ["ssh", "-o", f"UserKnownHostsFile={lab / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes",
+            "-o", "ConnectTimeout=10"]
+    if password is None:
+        argv += ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", str(lab / "id_ed25519")]
+    else:
+        argv = ["sshpass", "-e", *argv, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password"]
+    env = dict(os.environ, SSHPASS=password or "")
+    return subprocess.run([*argv, f"{user}@{address}", *command], capture_output=True, text=True, env=env,
+                          check=False, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def addresses() -> dict[str, str]:
+    return {name: host["ansible_host"] for name, host in inventory()["hosts"].items()}
+
+
+# -- bootstrap ---------------------------------------------------------------------------------------------
+
+def test_bootstrap_in_check_mode_says_python_is_missing_and_changes_nothing():
+    text = log("bootstrap-check")
+    assert "cluster-node2 has no python3; a real run installs python3, python3-apt" in text
+
+
+@pytest.mark.parametrize("name", NODES)
+def test_python_is_there_and_the_admin_logs_in_with_the_key_and_has_sudo(name, addresses):
+    assert node(name, "python3", "-c", "import apt").returncode == 0
+    run = ssh("gpuadmin", addresses[name], "sudo", "-n", "id", "-u")
+    assert run.returncode == 0 and run.stdout.strip() == "0", run.stderr
+    assert node(name, "visudo", "-c").returncode == 0
+
+
+@pytest.mark.parametrize("name", NODES)
+def test_root_can_no_longer_log_in_with_its_password(name, addresses):
+    password = (CLUSTER / "lab" / "root-password").read_text().strip()
+    run = ssh("root", addresses[name], "true", password=password)
+    assert run.returncode != 0 and "Permission denied" in run.stderr, run.stderr
+    effective = node(name, "sshd", "-T", "-C", "user=root,host=localhost,addr=127.0.0.1").stdout
+    assert re.search(r"^permitrootlogin (without-password|prohibit-password)$", effective, re.MULTILINE)
+
+
+def test_a_second_bootstrap_and_site_run_change_nothing():
+    for step in ("converge-bootstrap", "converge-site"):
+        assert recap(step), f"no recap in {step}"
+        assert all(counts["changed"] == 0 and counts["failed"] == 0 for counts in recap(step).values()), recap(step)
+
+
+@pytest.mark.parametrize("name", ("cluster-node1", "cluster-node2"))
+def test_the_site_ran_over_ssh_as_the_admin(name):
+    journal = node(name, "journalctl", "-u", "ssh", "--no-pager").stdout
+    assert "Accepted publickey for gpuadmin" in journal
+
+
+# -- the lock ----------------------------------------------------------------------------------------------
+
+def lock() -> dict:
+    return yaml.safe_load((CLUSTER / "inventory" / "group_vars" / "gpu_nodes" / "lock.yml").read_text())
+
+
+def test_the_lock_holds_what_each_release_ran():
+    by_release = lock()["gpu_rig_lock_by_release"]
+    assert set(by_release) == {"bookworm", "trixie"}
+    assert by_release["bookworm"]["nvidia_container_toolkit_version"] == "1.18.0-1"
+    assert by_release["trixie"]["nvidia_container_toolkit_version"] == "1.17.8-1"
+    assert by_release["bookworm"]["nvidia_driver_version"] == "580.95.05"
+    assert set(by_release["bookworm"]["cuda_toolkit_package_versions"]) == {"cuda-toolkit-12-8", "cuda-toolkit-12-9"}
+    assert set(by_release["bookworm"]["container_engine_docker_package_versions"]) == {"docker.io"}
+
+
+def installed(name: str, package: str) -> str:
+    return node(name, "dpkg-query", "-W", "-f=${Version}", package).stdout
+
+
+def test_the_node_added_later_runs_exactly_the_locked_versions():
+    # Without the lock the role's default (1.17.8-1) would have been installed on cluster-node3.
+    bookworm = lock()["gpu_rig_lock_by_release"]["bookworm"]
+    assert installed("cluster-node3", "nvidia-container-toolkit") == "1.18.0-1"
+    for package, version in bookworm["container_engine_docker_package_versions"].items():
+        assert installed("cluster-node3", package) == version == installed("cluster-node1", package)
+    for package, version in bookworm["cuda_toolkit_package_versions"].items():
+        assert installed("cluster-node3", package) == version
+
+
+def test_validate_finds_every_node_on_the_lock():
+    text = log("validate")
+    for name in NODES:
+        assert f"LOCK matches on {name}" in text
+    assert "LOCK DIFFERS" not in text
+
+
+# -- drift -------------------------------------------------------------------------------------------------
+
+def test_the_clean_cluster_has_no_drift():
+    report = drift("clean")
+    assert report["drifted"] == [] and set(report["hosts"]) == set(NODES)
+
+
+def test_the_drift_report_names_exactly_the_hand_edits():
+    report = drift("edited")
+    assert report["drifted"] == ["cluster-node1"], report["drifted"]
+    tasks = {entry["task"] for entry in report["hosts"]["cluster-node1"]["drift"]}
+    assert tasks == EDITED_TASKS, tasks
+    assert "DRIFT on cluster-node1" in log("edited")
+
+
+def test_the_site_run_corrects_the_drift_and_the_next_check_is_clean():
+    assert recap("correct")["cluster-node1"]["changed"] >= len(EDITED_TASKS)
+    assert drift("corrected")["drifted"] == []
+    assert node("cluster-node1", "systemctl", "is-enabled", "rasdaemon").stdout.strip() == "enabled"
+    assert node("cluster-node1", "test", "-e", "/etc/modprobe.d/blacklist-nouveau.conf").returncode == 0
+
+
+# -- the cluster report ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    artifacts = PROJECT / "build" / "test-artifacts"
+    return browser.render(CLUSTER / "report" / "cluster.html", artifacts / "cluster-scenario-report.png")
+
+
+def test_the_report_counts_the_cluster_against_the_target(page):
+    spans = browser.spans(page)
+    assert (spans["node-count"], spans["gpus-seen"], spans["gpus-expected"], spans["gpus-target"]) == (
+        "3", "0", "12", "8")
+
+
+def test_the_report_shows_each_node_as_it_is(page):
+    rows = {row["node"]: row for row in browser.table_rows(page, "nodes")}
+    assert set(rows) == set(NODES)
+    for row in rows.values():
+        assert row["gpus"].startswith("0 seen of 4 expected"), row
+        assert row["gpu_health"].startswith("SKIP"), row
+        assert row["lock"] == "matches", row
+        assert row["drift"].startswith("clean"), row
+        assert "(STAND-IN)" in row["driver"] and "(STAND-IN)" in row["container_toolkit"], row
+        assert row["psu"] == "within: 1375 W of 1440 W allowed", row
+    assert rows["cluster-node3"]["container_toolkit"] == "1.18.0-1 (STAND-IN)"
