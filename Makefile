@@ -67,7 +67,7 @@ provision: setup ## Run playbooks/site.yml against INVENTORY (default: the lab)
 	ansible-playbook -i $${INVENTORY:-inventory/lab} playbooks/site.yml $${ARGS:-}
 
 drift: setup ## What site.yml would change on each node of INVENTORY (default: the lab), changing nothing; exits non-zero on drift
-	GPU_RIG_DRIFT_DIR=$(CURDIR)/drift-report ANSIBLE_CALLBACKS_ENABLED=gpu_rig.cluster.drift,ansible.posix.profile_tasks \
+	GPU_RIG_DRIFT_DIR=$(CURDIR)/drift-report ANSIBLE_CALLBACKS_ENABLED=gpu_rig.cluster.drift,gpu_rig.cluster.progress,ansible.posix.profile_tasks \
 	  ansible-playbook -i $${INVENTORY:-inventory/lab} --check --diff playbooks/drift.yml $${ARGS:-}
 
 lock: setup ## Record the exact versions the nodes of INVENTORY run in its group_vars/gpu_nodes/lock.yml
