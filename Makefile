@@ -23,7 +23,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements.yml | sha2
 # Files that run on a node: they must run on Ubuntu 22.04's Python 3.10.
 NODE_PYTHON := plugins roles/gpu_health/files harness/hardware_run.py
 
-.PHONY: help setup system-packages images lab lab-destroy bootstrap provision drift lock report validate test lint sanity python310 readmes collection unit integration molecule scenario clean
+.PHONY: help setup system-packages images lab lab-destroy bootstrap provision drift lock report validate bench test lint sanity python310 readmes collection unit integration molecule scenario clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -131,6 +131,9 @@ molecule: images ## Every Molecule scenario (check, converge, idempotence, verif
 
 scenario: images ## One Molecule scenario: make scenario S=node_base [CMD=converge]
 	molecule $${CMD:-test} -s $(S)
+
+bench: images ## Benchmarks: converge, apt floor, no-op and drift at BENCH_NODES (default "1 2 4 8") lab nodes; docs/performance.md
+	$(VENV)/bin/python bench/cluster.py
 
 test: lint unit integration molecule ## The whole suite: what CI runs
 	@echo "All tests passed."

@@ -147,11 +147,16 @@ def _drift(report: Mapping[str, Any], host: str) -> str:
     return f"{str(entry.get('status')).upper()}: {errors}" + when
 
 
+def _os(node: Mapping[str, Any]) -> str:
+    where = f" ({node['virtualization']})" if node.get("virtualization") else ""
+    return str(node.get("os") or "UNKNOWN") + where
+
+
 def cluster_report_rows(report: Mapping[str, Any]) -> list[dict[str, str]]:
     """One row per node, keyed by the columns' keys, as the table shows them."""
     rows = []
     for node in report.get("nodes") or []:
-        _, gpus = _gpus(node)
+        gpus = _gpus(node)[1]
         power, psu = _power(node)
         facts = (node.get("gpu_health") or {}).get("facts") or {}
         models = sorted({str(g.get("name")) for g in facts.get("gpus") or []})
@@ -162,8 +167,7 @@ def cluster_report_rows(report: Mapping[str, Any]) -> list[dict[str, str]]:
             driver += f" (loaded: {driver_state.get('loaded_version') or 'none'}; reboot pending)"
         rows.append({
             "node": str(node.get("host")),
-            "os": str(node.get("os") or "UNKNOWN") + (f" ({node['virtualization']})" if node.get("virtualization")
-                                                        else ""),
+            "os": _os(node),
             "gpus": gpus,
             "model": ", ".join(models) if models else f"not seen (expected: {expected_model or 'not set'})",
             "driver": driver,
@@ -203,10 +207,10 @@ def cluster_report_markdown(report: Mapping[str, Any]) -> str:
         lines += [f"Not read (unreachable or failed): {', '.join(summary['unreachable'])}.", ""]
     if summary["stand_in"]:
         lines += ["Packages marked STAND-IN come from the project's test mirror: they contain no NVIDIA software.", ""]
-    lines.append("| " + " | ".join(title for _, title in COLUMNS) + " |")
+    lines.append("| " + " | ".join(title for _key, title in COLUMNS) + " |")
     lines.append("|" + " --- |" * len(COLUMNS))
     for row in rows:
-        lines.append("| " + " | ".join(row[key].replace("|", "\\|") for key, _ in COLUMNS) + " |")
+        lines.append("| " + " | ".join(row[key].replace("|", "\\|") for key, _title in COLUMNS) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -224,7 +228,7 @@ def _css(key: str, value: str, node: Mapping[str, Any]) -> str:
     """The cell's colour: what could not be seen is grey, never red or green."""
     text = value.upper()
     if key == "gpus":
-        seen, _ = _gpus(node)
+        seen = _gpus(node)[0]
         expected = int((node.get("hardware") or {}).get("gpu_count") or 0)
         if (node.get("gpu_health") or {}).get("verdict") in (None, "SKIP"):
             return "unknown"
@@ -246,7 +250,7 @@ def cluster_report_html(report: Mapping[str, Any]) -> str:
     body = []
     for node, row in zip(report.get("nodes") or [], rows, strict=True):
         cells = "".join(f'<td data-col="{key}" class="{_css(key, row[key], node)}">{esc(row[key])}</td>'
-                        for key, _ in COLUMNS)
+                        for key, _title in COLUMNS)
         body.append(f'<tr data-node="{esc(row["node"])}">{cells}</tr>')
     note = ('<p class="note" id="stand-in">Packages marked STAND-IN come from the project\'s test mirror: '
             "they contain no NVIDIA software.</p>") if summary["stand_in"] else ""

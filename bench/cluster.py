@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""What a fresh converge, its apt floor, a no-op re-run and a drift check cost, at 1, 2, 4 and 8 lab nodes.
+
+For each node count, on the same machine and in one run (make bench; BENCH_NODES="1 2" for fewer):
+
+1. a lab of N nodes over SSH (roles/lab, its own names and inventory under .cache/bench), bootstrapped;
+2. **converge**: playbooks/site.yml on the fresh nodes, the GPU stack from the signed test mirror;
+3. **floor**: the packages that converge installed, put on one more fresh node of the same image with the
+   same apt sources, keys and pins, by one `apt-get install` (the physical limit a converge cannot beat);
+4. **no-op**: site.yml again; 5. **drift**: playbooks/drift.yml in check mode.
+
+Package caches are warm (each node keeps its own under $LAB_CACHE_DIR/bench/apt-lab), so downloads are not
+measured. Each step's wall time, the tasks the run reported (ok + changed per node, summed), the CPU time
+of the control machine's ansible processes and their peak memory go to bench/results/cluster-<date>.json
+and docs/performance.md, with the ratios converge/floor, N nodes/1 node and drift/no-op. Steps repeated
+(BENCH_REPEAT, default 1) report the median. Not part of make test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE = ROOT / ".cache" / "bench"
+PREFIX = "bench-node"
+BIN = Path(sys.executable).parent
+
+
+def run(argv: list[str], log: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one command; its wall time, CPU time and peak memory (its process tree), and the recap's task count."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    with log.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                   env=dict(os.environ, **(env or {})))
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - start
+    text = log.read_text(encoding="utf-8", errors="replace")
+    tasks = sum(int(ok) for ok in re.findall(r"^\S+\s+: ok=(\d+)", text, re.MULTILINE))
+    return {"rc": os.waitstatus_to_exitcode(status), "wall_s": round(wall, 1), "tasks": tasks,
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "peak_mb": round(usage.ru_maxrss / 1024, 1),
+            "log": str(log.relative_to(ROOT))}
+
+
+def playbook(name: str, nodes: int, step: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    argv = [str(BIN / "ansible-playbook"), "-i", str(STATE / "inventory"), f"playbooks/{name}", *args]
+    result = run(argv, STATE / "logs" / f"{nodes}-{step}.log", env)
+    if result["rc"] not in (0, 2) or (result["rc"] == 2 and step != "drift"):
+        raise SystemExit(f"{step} at {nodes} node(s) failed (rc {result['rc']}): see {result['log']}")
+    return result
+
+
+def lab(nodes: int, state: str) -> None:
+    extra = {"lab_state": state, "lab_nodes": nodes, "lab_name_prefix": PREFIX, "lab_state_dir": str(STATE / "lab"),
+             "lab_inventory_file": str(STATE / "inventory" / "hosts.yml"), "lab_mirror_user": "bench"}
+    play = STATE / "lab.yml"
+    play.write_text(json.dumps([{"name": "Bench lab", "hosts": "localhost", "connection": "local",
+                                 "gather_facts": False, "roles": [{"role": "lab"}]}]))
+    result = run([str(BIN / "ansible-playbook"), str(play), "-e", json.dumps(extra)],
+                 STATE / "logs" / f"{nodes}-lab-{state}.log")
+    if result["rc"] != 0:
+        raise SystemExit(f"the bench lab ({state}, {nodes}) failed: see {result['log']}")
+
+
+def podman(*argv: str, stdin: str | None = None) -> str:
+    return subprocess.run(["podman", *argv], input=stdin, capture_output=True, text=True, check=True).stdout
+
+
+def floor(nodes: int) -> dict[str, Any]:
+    """One apt-get install of what converge installed on node 1, on a fresh node with the same apt setup."""
+    before = set(podman("run", "--rm", "localhost/gpu-lab:debian12", "dpkg-query", "-W", "-f=${Package}\n").split())
+    after = set(podman("exec", f"{PREFIX}1", "dpkg-query", "-W", "-f=${Package}\n").split())
+    packages = sorted(after - before)
+    name = f"{PREFIX}-floor"
+    subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
+    cache = Path(os.environ.get("LAB_CACHE_DIR", "/var/cache/gpu-lab")) / "bench" / "apt-lab" / f"{PREFIX}1"
+    podman("run", "-d", "--name", name, "--privileged", "--systemd=always", "-v",
+           f"{cache}:/var/cache/apt/archives:rw", "localhost/gpu-lab:debian12", "/sbin/init")
+    try:
+        setup = podman("exec", f"{PREFIX}1", "tar", "-C", "/", "-cf", "-", "etc/apt", "usr/share/keyrings")
+        subprocess.run(["podman", "exec", "-i", name, "tar", "-C", "/", "-xf", "-"], input=setup.encode(),
+                       capture_output=True, check=True)
+        podman("exec", name, "apt-get", "update", "-q")
+        argv = ["podman", "exec", "-e", "DEBIAN_FRONTEND=noninteractive", name, "apt-get", "install", "-y", "-q",
+                "--no-install-recommends", *packages]
+        result = run(argv, STATE / "logs" / f"{nodes}-floor.log")
+        result["packages"] = len(packages)
+        return result
+    finally:
+        subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
+
+
+def median(results: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = ("wall_s", "tasks", "cpu_s", "peak_mb")
+    merged = dict(results[-1])
+    merged.update({k: round(statistics.median(r[k] for r in results), 1) for k in keys})
+    merged["runs"] = len(results)
+    return merged
+
+
+def measure(nodes: int, repeat: int) -> dict[str, Any]:
+    lab(nodes, "absent")
+    shutil.rmtree(STATE / "inventory", ignore_errors=True)
+    (STATE / "inventory" / "group_vars" / "gpu_nodes").mkdir(parents=True)
+    shutil.copy(ROOT / "inventory/lab/group_vars/gpu_nodes/main.yml", STATE / "inventory/group_vars/gpu_nodes/")
+    lab(nodes, "present")
+    playbook("bootstrap.yml", nodes, "bootstrap")
+    steps: dict[str, Any] = {"converge": playbook("site.yml", nodes, "converge")}
+    if nodes == 1:
+        steps["floor"] = floor(nodes)
+    steps["noop"] = median([playbook("site.yml", nodes, f"noop{i}") for i in range(repeat)])
+    drift_env = {"ANSIBLE_CALLBACKS_ENABLED": "gpu_rig.cluster.drift", "GPU_RIG_DRIFT_DIR": str(STATE / "drift")}
+    steps["drift"] = median([playbook("drift.yml", nodes, f"drift{i}", "--check", "--diff", env=drift_env)
+                             for i in range(repeat)])
+    return steps
+
+
+def markdown(report: dict[str, Any]) -> str:
+    rows = ["| nodes | step | wall (s) | tasks | controller CPU (s) | peak memory (MB) |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for nodes, steps in report["results"].items():
+        for step, r in steps.items():
+            rows.append(f"| {nodes} | {step} | {r['wall_s']} | {r['tasks']} | {r['cpu_s']} | {r['peak_mb']} |")
+    ratios = [f"- {name}: {value}" for name, value in report["ratios"].items()]
+    machine = report["machine"]
+    return "\n".join([
+        "# Performance", "",
+        "Measured by `make bench` (`bench/cluster.py`): a lab of N container nodes over SSH, the GPU stack from",
+        "the signed test mirror (stand-ins), package caches warm. Generated; do not edit by hand.", "",
+        f"Machine: {machine['cpus']} CPUs, {machine['system']}, Python {machine['python']}, "
+        f"{machine['ansible']}; run {report['date']}.", "",
+        *rows, "", "Ratios:", "", *ratios, "",
+    ])
+
+
+def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    one = results.get("1", {})
+    if "floor" in one:
+        out["converge / floor (1 node)"] = round(one["converge"]["wall_s"] / one["floor"]["wall_s"], 2)
+    for nodes, steps in results.items():
+        out[f"drift / no-op ({nodes} node(s))"] = round(steps["drift"]["wall_s"] / steps["noop"]["wall_s"], 2)
+        if one and nodes != "1":
+            for step in ("noop", "drift"):
+                out[f"{step}: {nodes} nodes / 1 node"] = round(steps[step]["wall_s"] / one[step]["wall_s"], 2)
+    return out
+
+
+def main() -> int:
+    counts = [int(n) for n in os.environ.get("BENCH_NODES", "1 2 4 8").split()]
+    repeat = int(os.environ.get("BENCH_REPEAT", "1"))
+    os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
+    os.environ["LAB_CACHE_DIR"] = str(Path(os.environ.get("LAB_CACHE_DIR", "/var/cache/gpu-lab")) / "bench")
+    STATE.mkdir(parents=True, exist_ok=True)
+    version = subprocess.run([str(BIN / "ansible"), "--version"], capture_output=True, text=True, check=True)
+    report: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "system": platform.platform(), "python": platform.python_version(),
+                    "ansible": version.stdout.splitlines()[0]},
+        "results": {}}
+    try:
+        for nodes in counts:
+            print(f"bench: {nodes} node(s)", flush=True)
+            report["results"][str(nodes)] = measure(nodes, repeat)
+            print(json.dumps(report["results"][str(nodes)], indent=2), flush=True)
+    finally:
+        lab(max(counts), "absent")
+    report["ratios"] = ratios(report["results"])
+    out = ROOT / "bench" / "results" / f"cluster-{time.strftime('%Y%m%d-%H%M', time.gmtime())}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (ROOT / "docs" / "performance.md").write_text(markdown(report), encoding="utf-8")
+    print(f"bench: {out.relative_to(ROOT)}, docs/performance.md", flush=True)
+    print(json.dumps(report["ratios"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
