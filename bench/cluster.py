@@ -85,7 +85,7 @@ def floor(nodes: int) -> dict[str, Any]:
     packages = sorted(after - before)
     name = f"{PREFIX}-floor"
     subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
-    cache = Path(os.environ.get("LAB_CACHE_DIR", "/var/cache/gpu-lab")) / "bench" / "apt-lab" / f"{PREFIX}1"
+    cache = Path(os.environ["LAB_CACHE_DIR"]) / "apt-lab" / f"{PREFIX}1"  # main() points it at the bench's own
     podman("run", "-d", "--name", name, "--privileged", "--systemd=always", "-v",
            f"{cache}:/var/cache/apt/archives:rw", "localhost/gpu-lab:debian12", "/sbin/init")
     try:
