@@ -89,8 +89,9 @@ def floor(nodes: int) -> dict[str, Any]:
     podman("run", "-d", "--name", name, "--privileged", "--systemd=always", "-v",
            f"{cache}:/var/cache/apt/archives:rw", "localhost/gpu-lab:debian12", "/sbin/init")
     try:
-        setup = podman("exec", f"{PREFIX}1", "tar", "-C", "/", "-cf", "-", "etc/apt", "usr/share/keyrings")
-        subprocess.run(["podman", "exec", "-i", name, "tar", "-C", "/", "-xf", "-"], input=setup.encode(),
+        setup = subprocess.run(["podman", "exec", f"{PREFIX}1", "tar", "-C", "/", "-cf", "-", "etc/apt",
+                                "usr/share/keyrings"], capture_output=True, check=True).stdout
+        subprocess.run(["podman", "exec", "-i", name, "tar", "-C", "/", "-xf", "-"], input=setup,
                        capture_output=True, check=True)
         podman("exec", name, "apt-get", "update", "-q")
         argv = ["podman", "exec", "-e", "DEBIAN_FRONTEND=noninteractive", name, "apt-get", "install", "-y", "-q",
