@@ -21,7 +21,7 @@ export PYTHONUNBUFFERED := 1
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements.yml | sha256sum | cut -c1-12)
 
 # Files that run on a node: they must run on Ubuntu 22.04's Python 3.10.
-NODE_PYTHON := plugins roles/gpu_health/files harness/hardware_run.py
+NODE_PYTHON := plugins roles/gpu_health/files roles/node_metrics/files harness/hardware_run.py
 
 .PHONY: help setup system-packages images lab lab-destroy bootstrap provision drift lock report validate bench test lint sanity python310 readmes collection unit integration molecule scenario clean
 

@@ -51,8 +51,27 @@ COLUMNS = (
     ("cuda", "CUDA toolkits"), ("container_toolkit", "Container toolkit"), ("docker", "Docker"),
     ("lock", "Lock"), ("power", "Power limit"), ("psu", "PSU budget"), ("gpu_health", "GPU health"),
     ("memory", "ECC and memory"), ("xid", "Xid history"), ("validated", "Last validation"),
-    ("drift", "Drift"),
+    ("drift", "Drift"), ("scrape", "Last scrape"),
 )
+
+
+def _scrape(report: Mapping[str, Any], host: str) -> str:
+    """The node's target in Prometheus' answer (/api/v1/targets): its health and last scrape."""
+    prometheus = report.get("prometheus") or {}
+    if not prometheus:
+        return "no Prometheus (no gpu_head in the inventory)"
+    if prometheus.get("error"):
+        return f"UNKNOWN: Prometheus on {prometheus.get('node')} not read: {prometheus['error']}"
+    targets = ((prometheus.get("answer") or {}).get("data") or {}).get("activeTargets") or []
+    mine = [t for t in targets
+            if t.get("scrapePool") == "gpu_rig_nodes" and (t.get("labels") or {}).get("instance") == host]
+    if not mine:
+        return "NOT SCRAPED: not a target of Prometheus"
+    target = mine[0]
+    health = str(target.get("health") or "unknown").upper()
+    when = str(target.get("lastScrape") or "")[:19].replace("T", " ")
+    error = f": {target['lastError']}" if target.get("lastError") else ""
+    return f"{health} {when} UTC{error}" if when and not when.startswith("0001") else f"{health}: never scraped{error}"
 
 
 def _health(report: Mapping[str, Any] | None) -> str:
@@ -182,6 +201,7 @@ def cluster_report_rows(report: Mapping[str, Any]) -> list[dict[str, str]]:
             "xid": _xids(node),
             "validated": str(node.get("validated") or "never"),
             "drift": _drift(report, str(node.get("host"))),
+            "scrape": _scrape(report, str(node.get("host"))),
         })
     return rows
 
@@ -205,6 +225,8 @@ def cluster_report_markdown(report: Mapping[str, Any]) -> str:
     ]
     if summary["unreachable"]:
         lines += [f"Not read (unreachable or failed): {', '.join(summary['unreachable'])}.", ""]
+    if (report.get("prometheus") or {}).get("url"):
+        lines += [f"Prometheus: <{report['prometheus']['url']}> (alerts: <{report['prometheus']['url']}/alerts>).", ""]
     if summary["stand_in"]:
         lines += ["Packages marked STAND-IN come from the project's test mirror: they contain no NVIDIA software.", ""]
     lines.append("| " + " | ".join(title for _key, title in COLUMNS) + " |")
@@ -256,6 +278,9 @@ def cluster_report_html(report: Mapping[str, Any]) -> str:
             "they contain no NVIDIA software.</p>") if summary["stand_in"] else ""
     missing = (f'<p class="bad" id="unreachable">Not read (unreachable or failed): '
                f'{esc(", ".join(summary["unreachable"]))}.</p>') if summary["unreachable"] else ""
+    url = str((report.get("prometheus") or {}).get("url") or "")
+    link = (f'<p id="prometheus">Prometheus: <a href="{esc(url)}">{esc(url)}</a> '
+            f'(<a href="{esc(url)}/alerts">alerts</a>).</p>') if url else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<title>GPU cluster report</title>"
@@ -265,7 +290,7 @@ def cluster_report_html(report: Mapping[str, Any]) -> str:
         f'<span id="node-count">{summary["nodes"]}</span> node(s); GPUs seen: '
         f'<span id="gpus-seen">{summary["seen"]}</span> (inventory: <span id="gpus-expected">{summary["expected"]}'
         f'</span>; target: <span id="gpus-target">{summary["target"]}</span>).</p>'
-        f"{note}{missing}"
+        f"{note}{missing}{link}"
         f'<table id="nodes"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
         "</body></html>\n"
     )

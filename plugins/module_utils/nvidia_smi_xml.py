@@ -176,6 +176,20 @@ def parse_clock_events(gpu: ET.Element) -> dict[str, bool]:
     return reasons
 
 
+def parse_clocks(gpu: ET.Element) -> dict[str, int | float | None]:
+    """The current clocks in MHz (graphics, sm, memory, video); None where the driver gives none."""
+    clocks = gpu.find("clocks")
+    return {"graphics": _num(clocks, "graphics_clock"), "sm": _num(clocks, "sm_clock"),
+            "memory": _num(clocks, "mem_clock"), "video": _num(clocks, "video_clock")}
+
+
+def parse_memory(gpu: ET.Element) -> dict[str, int | float | None]:
+    """Frame buffer memory in MiB (total, reserved, used, free)."""
+    usage = gpu.find("fb_memory_usage")
+    return {"total_mib": _num(usage, "total"), "reserved_mib": _num(usage, "reserved"),
+            "used_mib": _num(usage, "used"), "free_mib": _num(usage, "free")}
+
+
 def parse_gpu(index: int, gpu: ET.Element) -> dict[str, Any]:
     bus_id = _first(gpu, "pci/pci_bus_id") or gpu.get("id") or ""
     reasons = parse_clock_events(gpu)
@@ -194,6 +208,8 @@ def parse_gpu(index: int, gpu: ET.Element) -> dict[str, Any]:
         "persistence": yes_no(_text(gpu, "persistence_mode")),
         "pcie": parse_pcie(gpu),
         "power": parse_power(gpu),
+        "clocks": parse_clocks(gpu),
+        "memory": parse_memory(gpu),
         "temperature": parse_temperature(gpu),
         "ecc": parse_ecc(gpu),
         "retired_pages": parse_retired_pages(gpu),

@@ -151,6 +151,20 @@ TABLE: list[tuple[str, dict, str]] = [
     ("memory_health", {"memory_health_burnin_seconds": -1}, "memory_health_burnin_seconds"),
     ("memory_health", {"memory_health_baseline_path": "baseline.json"}, "memory_health_baseline_path"),
     ("memory_health", {"memory_health_dimm_labels": {"mc0": "P1-DIMMA1\nx"}}, "memory_health_dimm_labels"),
+    # node_metrics
+    ("node_metrics", {"node_metrics_interval": "1min\nExecStartPre=/bin/sh -c id"}, "node_metrics_interval"),
+    ("node_metrics", {"node_metrics_interval": "often"}, "node_metrics_interval"),
+    ("node_metrics", {"node_metrics_textfile_dir": "textfile"}, "node_metrics_textfile_dir"),
+    ("node_metrics", {"node_metrics_expected_gpus": -1}, "node_metrics_expected_gpus"),
+    ("node_metrics", {"node_metrics_nvidia_smi_xml": "saved.xml"}, "node_metrics_nvidia_smi_xml"),
+    ("node_metrics", {"node_metrics_lock": ["580"]}, "node_metrics_lock"),
+    # monitoring
+    ("monitoring", {"monitoring_node_exporter_port": 0}, "monitoring_node_exporter_port"),
+    ("monitoring", {"monitoring_scrape_interval": "30s\nrule_files: [/etc/passwd]"}, "monitoring_scrape_interval"),
+    ("monitoring", {"monitoring_cluster_name": "gpu rig"}, "monitoring_cluster_name"),
+    ("monitoring", {"monitoring_alert_temperature_margin_c": -3}, "monitoring_alert_temperature_margin_c"),
+    ("monitoring", {"monitoring_alertmanager_config": "route: {}"}, "monitoring_alertmanager_config"),
+    ("monitoring", {"monitoring_targets_group": "no_such_group"}, "monitoring_targets_group"),
 ]
 
 

@@ -11,7 +11,11 @@ import os
 import re
 import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -190,6 +194,12 @@ def test_the_report_counts_the_cluster_against_the_target(page):
         "3", "0", "12", "8")
 
 
+def test_the_report_links_prometheus_and_shows_the_last_scrape(page, addresses):
+    assert f"http://{addresses['cluster-node1']}:9090" in page
+    rows = {row["node"]: row for row in browser.table_rows(page, "nodes")}
+    assert rows["cluster-node1"]["scrape"].startswith("UP 20"), rows["cluster-node1"]
+
+
 def test_the_report_shows_each_node_as_it_is(page):
     rows = {row["node"]: row for row in browser.table_rows(page, "nodes")}
     assert set(rows) == set(NODES)
@@ -201,3 +211,115 @@ def test_the_report_shows_each_node_as_it_is(page):
         assert "(STAND-IN)" in row["driver"] and "(STAND-IN)" in row["container_toolkit"], row
         assert row["psu"] == "within: 1375 W of 1440 W allowed", row
     assert rows["cluster-node3"]["container_toolkit"] == "1.18.0-1 (STAND-IN)"
+
+
+# -- monitoring --------------------------------------------------------------------------------------------
+# cluster-node1 is the head (gpu_head): Prometheus and Alertmanager. Every node runs node exporter with the
+# gpu-rig-metrics collector; cluster-node2's collector reads the saved outputs side_effect.yml gave it.
+
+def get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        body = answer.read().decode()
+    return json.loads(body) if "/api/" in url else body
+
+
+def wait_for(what: str, probe: Any, timeout: float = 240) -> Any:
+    """Poll probe() until it returns something true; Prometheus scrapes and evaluates every 30 s."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except OSError as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(5)
+    pytest.fail(f"{what}: not within {timeout} s; last: {last}")
+
+
+def samples(text: str, name: str) -> dict[str, float]:
+    return {labels: float(value) for labels, value in re.findall(rf"^{name}(\{{.*\}})? (\S+)$", text, re.MULTILINE)}
+
+
+@pytest.mark.parametrize("name", ("cluster-node1", "cluster-node3"))
+def test_node_exporter_serves_the_nodes_health_metrics(name, addresses):
+    text = get(f"http://{addresses[name]}:9100/metrics")
+    assert samples(text, "gpu_rig_nvidia_smi_up") == {"": 0.0}
+    assert 'gpu_rig_host_info{kind="container",type="podman"} 1' in text
+    assert samples(text, "gpu_rig_gpus_expected") == {"": 4.0}
+    assert 'gpu_rig_health_verdict{report="gpu_health",verdict="SKIP"} 1' in text
+    assert 'gpu_rig_health_verdict{report="memory_health",verdict="SKIP"} 1' in text
+    assert samples(text, "gpu_rig_lock_matches") == {"": 1.0}
+    assert 'gpu_rig_package_info{package="nvidia-container-toolkit",version="1.18.0-1"} 1' in text
+
+
+def test_the_saved_output_gives_the_gpu_metrics_on_node2(addresses):
+    text = get(f"http://{addresses['cluster-node2']}:9100/metrics")
+    assert samples(text, "gpu_rig_nvidia_smi_up") == {"": 1.0}
+    assert samples(text, "gpu_rig_gpus_attached") == {"": 1.0}
+    assert 'name="NVIDIA GeForce RTX 3090"' in text
+    assert 'gpu_rig_gpu_xid_errors_total{action="reboot",gpu="",pci_bus_id="0000:06:00",xid="79"} 1' in text
+    assert 'gpu_rig_health_verdict{report="gpu_health",verdict="FAIL"} 1' in text
+
+
+@pytest.mark.parametrize("name", NODES)
+def test_the_collectors_file_passes_promtool(name):
+    text = node(name, "cat", "/var/lib/prometheus/node-exporter/gpu_rig.prom").stdout
+    check = subprocess.run(["podman", "exec", "-i", "cluster-node1", "promtool", "check", "metrics"], input=text,
+                           capture_output=True, text=True, check=False)
+    assert text.startswith("# HELP") and check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_alert_rules_pass_their_promtool_tests():
+    copy = subprocess.run(["podman", "cp", str(PROJECT / "tests" / "promtool" / "gpu_rig_rules_test.yml"),
+                           "cluster-node1:/tmp/gpu_rig_rules_test.yml"], capture_output=True, text=True, check=False)
+    assert copy.returncode == 0, copy.stderr
+    run = node("cluster-node1", "promtool", "test", "rules", "/tmp/gpu_rig_rules_test.yml")
+    assert run.returncode == 0 and "SUCCESS" in run.stdout, run.stdout + run.stderr
+
+
+def test_prometheus_scrapes_every_node(addresses):
+    api = f"http://{addresses['cluster-node1']}:9090/api/v1/targets?state=active"
+
+    def every_node_up() -> dict[str, str] | None:
+        targets = [t for t in get(api)["data"]["activeTargets"] if t["scrapePool"] == "gpu_rig_nodes"]
+        health = {t["labels"]["instance"]: t["health"] for t in targets}
+        return health if health == dict.fromkeys(NODES, "up") else None
+
+    wait_for("every node's exporter up in Prometheus", every_node_up)
+
+
+def test_a_query_returns_the_health_metrics_of_every_node(addresses):
+    query = urllib.parse.quote("gpu_rig_health_verdict == 1")
+    api = f"http://{addresses['cluster-node1']}:9090/api/v1/query?query={query}"
+
+    def verdicts() -> dict[tuple[str, str], str] | None:
+        found = {(r["metric"]["instance"], r["metric"]["report"]): r["metric"]["verdict"]
+                 for r in get(api)["data"]["result"]}
+        return found if found.get(("cluster-node2", "gpu_health")) == "FAIL" and len(found) == 6 else None
+
+    found = wait_for("both health reports of every node", verdicts)
+    skipped = {(n, r): "SKIP" for n in NODES for r in ("gpu_health", "memory_health")}
+    del skipped[("cluster-node2", "gpu_health")]
+    assert {key: v for key, v in found.items() if key != ("cluster-node2", "gpu_health")} == skipped
+
+
+def test_the_saved_fail_fires_alerts_in_prometheus_and_alertmanager(addresses):
+    head = addresses["cluster-node1"]
+
+    def firing() -> set[tuple[str, str]] | None:
+        alerts = {(a["labels"]["alertname"], a["labels"]["instance"])
+                  for a in get(f"http://{head}:9090/api/v1/alerts")["data"]["alerts"] if a["state"] == "firing"}
+        wanted = {("GpuRigHealthFail", "cluster-node2"), ("GpuRigXidNeedsReset", "cluster-node2")}
+        return alerts if wanted <= alerts else None
+
+    alerts = wait_for("the saved output's alerts firing", firing)
+    # The unaltered nodes are containers with SKIP verdicts: no hardware alert, no FAIL.
+    assert not {a for a in alerts if a[1] != "cluster-node2"}, alerts
+
+    def in_alertmanager() -> set[str] | None:
+        names = {a["labels"]["alertname"] for a in get(f"http://{head}:9093/api/v2/alerts")
+                 if a["labels"].get("instance") == "cluster-node2"}
+        return names if "GpuRigHealthFail" in names else None
+
+    wait_for("the alert in Alertmanager", in_alertmanager, timeout=120)
