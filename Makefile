@@ -52,8 +52,8 @@ images: setup ## Build the lab's base images (only when their recipe changed)
 	$(VENV)/bin/python harness/images/build.py $(LAB_IMAGES)
 	@$(VENV)/bin/python harness/check_podman.py --image localhost/gpu-lab:$(firstword $(LAB_IMAGES))
 
-lab: images ## Create the container lab (LAB_NODES=2) over SSH: bootstrap, the whole site, the drift check, the cluster report
-	ansible-playbook playbooks/lab.yml -e lab_nodes=$${LAB_NODES:-2}
+lab: images ## Create the container lab (LAB_NODES=3) over SSH: bootstrap, the whole site with Slurm and Prometheus, drift check, report
+	ansible-playbook playbooks/lab.yml -e lab_nodes=$${LAB_NODES:-3}
 	$(MAKE) --no-print-directory drift
 	$(MAKE) --no-print-directory report
 
@@ -103,27 +103,28 @@ unit: setup ## Unit tests of the Python code (plugins, modules, test tools)
 integration: images ## The signed apt mirror against real apt, argument specs, the built collection installed elsewhere
 	pytest tests/integration
 
-# Scenarios that run one after the other in a lane of their own, beside the others, each with a package
-# cache of its own (apt locks its cache directory): the DKMS builds of debian_gpu_stack and the cluster's
-# three nodes over SSH are the longest.
-LANE_SCENARIOS ?= debian_gpu_stack cluster
+# Scenarios that each run in a lane of their own, beside each other and beside the rest (which run one after
+# the other), each with a package cache of its own (apt locks its cache directory): the DKMS builds of
+# debian_gpu_stack and the cluster's three nodes over SSH are the longest.
+LANE_SCENARIOS ?= cluster debian_gpu_stack
 
 molecule: images ## Every Molecule scenario (check, converge, idempotence, verify); all run, failures listed at the end
 	@mkdir -p build $(foreach s,$(LANE_SCENARIOS),$(addprefix $(LAB_CACHE_DIR)/$(s)/apt/,$(LAB_IMAGES))); \
-	lane="$(filter $(LANE_SCENARIOS),$(SCENARIOS))"; failed=""; \
-	echo "=== the lane beside the others ($$(date +%T)): $$lane, logs build/molecule-<scenario>.log"; \
-	( lane_failed=""; for s in $$lane; do start=$$(date +%s); \
+	lanes="$(filter $(LANE_SCENARIOS),$(SCENARIOS))"; failed=""; pids=""; \
+	for s in $$lanes; do rm -f build/molecule-$$s.failed; \
+	  ( echo "=== $$s in a lane of its own ($$(date +%T)), log build/molecule-$$s.log"; start=$$(date +%s); \
 	    if LAB_CACHE_DIR=$(LAB_CACHE_DIR)/$$s molecule test -s $$s > build/molecule-$$s.log 2>&1; \
 	    then echo "=== $$s passed in $$(( $$(date +%s) - start ))s (lane)"; \
-	    else echo "=== $$s FAILED after $$(( $$(date +%s) - start ))s (lane; its log is printed at the end)"; \
-	      lane_failed="$$lane_failed $$s"; fi; done; echo "$$lane_failed" > build/molecule-lane.failed ) & lane_pid=$$!; \
+	    else echo "=== $$s FAILED after $$(( $$(date +%s) - start ))s (lane; its failures are printed at the end)"; \
+	      touch build/molecule-$$s.failed; fi ) & pids="$$pids $$!"; \
+	done; \
 	for s in $(filter-out $(LANE_SCENARIOS),$(SCENARIOS)); do \
 	  echo "=== molecule test -s $$s ($$(date +%T))"; start=$$(date +%s); \
 	  if molecule test -s $$s; then echo "=== $$s passed in $$(( $$(date +%s) - start ))s"; \
 	  else echo "=== $$s FAILED after $$(( $$(date +%s) - start ))s"; failed="$$failed $$s"; fi; \
 	done; \
-	wait $$lane_pid; \
-	for s in $$(cat build/molecule-lane.failed); do failed="$$failed $$s"; \
+	wait $$pids; \
+	for s in $$lanes; do [ -e build/molecule-$$s.failed ] || continue; failed="$$failed $$s"; \
 	  echo "=== $$s: the failures and the end of build/molecule-$$s.log"; \
 	  sed 's/\x1b\[[0-9;]*m//g' build/molecule-$$s.log | grep -E -B2 -A12 '^ *(│ )?(fatal|failed):' | tail -n 60 || true; \
 	  echo "---"; sed 's/\x1b\[[0-9;]*m//g' build/molecule-$$s.log | tail -n 40; done; \

@@ -51,8 +51,24 @@ COLUMNS = (
     ("cuda", "CUDA toolkits"), ("container_toolkit", "Container toolkit"), ("docker", "Docker"),
     ("lock", "Lock"), ("power", "Power limit"), ("psu", "PSU budget"), ("gpu_health", "GPU health"),
     ("memory", "ECC and memory"), ("xid", "Xid history"), ("validated", "Last validation"),
-    ("drift", "Drift"), ("scrape", "Last scrape"),
+    ("drift", "Drift"), ("scrape", "Last scrape"), ("slurm", "Slurm"),
 )
+
+
+def _slurm(report: Mapping[str, Any], host: str) -> str:
+    """The node in Slurm (sinfo on the controller): its state, GRES and a drain's reason."""
+    slurm = report.get("slurm") or {}
+    if not slurm:
+        return "not in Slurm (site_slurm off)"
+    if slurm.get("error"):
+        return f"UNKNOWN: sinfo on {slurm.get('controller')} failed: {slurm['error']}"
+    entry = (slurm.get("nodes") or {}).get(host)
+    if not entry:
+        return "not a Slurm node"
+    state = str(entry.get("state") or "unknown").upper()
+    reason = entry.get("reason") or ""
+    text = f"{state} {entry.get('gres') or 'no GRES'}"
+    return f"{text}: {reason}" if reason and reason != "none" else text
 
 
 def _scrape(report: Mapping[str, Any], host: str) -> str:
@@ -202,6 +218,7 @@ def cluster_report_rows(report: Mapping[str, Any]) -> list[dict[str, str]]:
             "validated": str(node.get("validated") or "never"),
             "drift": _drift(report, str(node.get("host"))),
             "scrape": _scrape(report, str(node.get("host"))),
+            "slurm": _slurm(report, str(node.get("host"))),
         })
     return rows
 
@@ -258,6 +275,8 @@ def _css(key: str, value: str, node: Mapping[str, Any]) -> str:
     if text.startswith(("UNKNOWN", "SKIP", "NOT ", "NO ", "NEVER")):
         return "unknown"
     if any(word in text for word in ("FAIL", "DIFFERS", "OVER", "DRIFTED", "UNREACHABLE")):
+        return "bad"
+    if key == "slurm" and ("DRAIN" in text or "DOWN" in text):
         return "bad"
     if "WARN" in text or "PENDING" in text or "STAND-IN" in text:
         return "warn"

@@ -25,7 +25,11 @@ from typing import Any
 
 from ansible_collections.gpu_rig.cluster.plugins.module_utils import host, kernel_log, nvidia_smi
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.edac import read_edac
-from ansible_collections.gpu_rig.cluster.plugins.module_utils.lock import lock_differences, lock_entry
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.lock import (
+    CONTAINER_TOOLKIT,
+    lock_differences,
+    lock_entry,
+)
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.nvidia_smi_xml import parse_smi_xml
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.verdict import VERDICTS
 from ansible_collections.gpu_rig.cluster.plugins.module_utils.xid import parse_xids
@@ -80,6 +84,9 @@ FAMILIES: dict[str, tuple[str, str]] = {
 }
 
 HEALTH_REPORTS = ("gpu_health", "memory_health")
+# The lock's single-version keys, by the name gpu_rig_package_info gives them (the driver is the loaded
+# module's version the nvidia_driver role recorded, whatever its packages are called).
+LOCK_NAMES = {"nvidia_driver_version": "nvidia-driver", "nvidia_container_toolkit_version": CONTAINER_TOOLKIT}
 MIB = 1024 * 1024
 _LABEL_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", '"': '\\"'})
 
@@ -221,7 +228,8 @@ def read_dpkg_status(text: str) -> dict[str, list[dict[str, str]]]:
 def lock_metrics(metrics: Metrics, lock: Mapping[str, Any], packages: Mapping[str, Any], driver_version: str) -> None:
     entry = lock_entry(packages, driver_version)
     for key, value in sorted(entry.items()):
-        for package, version in sorted(value.items()) if isinstance(value, Mapping) else [(key, value)]:
+        pairs = sorted(value.items()) if isinstance(value, Mapping) else [(LOCK_NAMES.get(key, key), value)]
+        for package, version in pairs:
             metrics.add("gpu_rig_package_info", 1, package=package, version=version)
     metrics.add("gpu_rig_lock_up", bool(lock))
     if not lock:

@@ -23,6 +23,7 @@ REPO = {"third_party_repo_name": "x", "third_party_repo_uri": "https://example.i
 FOUR = {"gpu_rig_hardware": {"gpu_count": 4}, "gpu_power_apply_now": False}
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICfh0+m41ttYcqpdIQFTrRUzCl6zrb8yRUSa/ei48m4Z admin@example"
 ADMIN = {"bootstrap_admin_ssh_public_keys": [KEY]}
+MUNGE = {"slurm_munge_key": "k" * 64}
 
 # (role, bad values, what the message must name)
 TABLE: list[tuple[str, dict, str]] = [
@@ -165,6 +166,15 @@ TABLE: list[tuple[str, dict, str]] = [
     ("monitoring", {"monitoring_alert_temperature_margin_c": -3}, "monitoring_alert_temperature_margin_c"),
     ("monitoring", {"monitoring_alertmanager_config": "route: {}"}, "monitoring_alertmanager_config"),
     ("monitoring", {"monitoring_targets_group": "no_such_group"}, "monitoring_targets_group"),
+    # slurm (the munge key is checked without printing it)
+    ("slurm", {**MUNGE, "slurm_cluster_name": "GPU rig"}, "slurm_cluster_name"),
+    ("slurm", {**MUNGE, "slurm_partition_name": "gpu Default=NO"}, "slurm_partition_name"),
+    ("slurm", {**MUNGE, "slurm_gpu_type": "rtx3090:8"}, "slurm_gpu_type"),
+    ("slurm", {**MUNGE, "slurm_gpu_count": -4}, "slurm_gpu_count"),
+    ("slurm", {**MUNGE, "slurm_memory_reserved_mb": "lots"}, "slurm_memory_reserved_mb"),
+    ("slurm", {"slurm_munge_key": "Zq7-tiny-key"}, "slurm_munge_key"),
+    ("slurm", {"slurm_munge_key": "x" * 40 + "\nsecond line"}, "slurm_munge_key"),
+    ("slurm", {**MUNGE, "slurm_controller_group": "no_such_group"}, "slurm_controller_group"),
 ]
 
 
@@ -206,3 +216,11 @@ def test_each_bad_input_stops_the_role_before_any_change_naming_it(outcome, inde
     assert stats["failures"] == 1, f"{role} accepted {bad}: {stats}"
     assert stats["changed"] == 0, f"{role} changed something before stopping on {bad}: {stats}"
     assert any(named in message for message in failures), f"the failure does not name {named}: {failures}"
+
+
+def test_the_munge_key_is_never_printed(outcome):
+    for index, (role, bad, _) in enumerate(TABLE):
+        key = bad.get("slurm_munge_key")
+        if role == "slurm" and key:
+            _, failures = outcome[f"case-{index:02d}"]
+            assert failures and not any(key.split("\n")[0] in message for message in failures), failures

@@ -215,7 +215,7 @@ def test_the_report_shows_each_node_as_it_is(page):
 
 # -- monitoring --------------------------------------------------------------------------------------------
 # cluster-node1 is the head (gpu_head): Prometheus and Alertmanager. Every node runs node exporter with the
-# gpu-rig-metrics collector; cluster-node2's collector reads the saved outputs side_effect.yml gave it.
+# gpu-rig-metrics collector; cluster-node3's collector reads the saved outputs side_effect.yml gave it.
 
 def get(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as answer:
@@ -241,7 +241,7 @@ def samples(text: str, name: str) -> dict[str, float]:
     return {labels: float(value) for labels, value in re.findall(rf"^{name}(\{{.*\}})? (\S+)$", text, re.MULTILINE)}
 
 
-@pytest.mark.parametrize("name", ("cluster-node1", "cluster-node3"))
+@pytest.mark.parametrize("name", ("cluster-node1", "cluster-node2"))
 def test_node_exporter_serves_the_nodes_health_metrics(name, addresses):
     text = get(f"http://{addresses[name]}:9100/metrics")
     assert samples(text, "gpu_rig_nvidia_smi_up") == {"": 0.0}
@@ -250,11 +250,12 @@ def test_node_exporter_serves_the_nodes_health_metrics(name, addresses):
     assert 'gpu_rig_health_verdict{report="gpu_health",verdict="SKIP"} 1' in text
     assert 'gpu_rig_health_verdict{report="memory_health",verdict="SKIP"} 1' in text
     assert samples(text, "gpu_rig_lock_matches") == {"": 1.0}
-    assert 'gpu_rig_package_info{package="nvidia-container-toolkit",version="1.18.0-1"} 1' in text
+    toolkit = {"cluster-node1": "1.18.0-1", "cluster-node2": "1.17.8-1"}[name]  # the lock of its release
+    assert f'gpu_rig_package_info{{package="nvidia-container-toolkit",version="{toolkit}"}} 1' in text
 
 
-def test_the_saved_output_gives_the_gpu_metrics_on_node2(addresses):
-    text = get(f"http://{addresses['cluster-node2']}:9100/metrics")
+def test_the_saved_output_gives_the_gpu_metrics_on_node3(addresses):
+    text = get(f"http://{addresses['cluster-node3']}:9100/metrics")
     assert samples(text, "gpu_rig_nvidia_smi_up") == {"": 1.0}
     assert samples(text, "gpu_rig_gpus_attached") == {"": 1.0}
     assert 'name="NVIDIA GeForce RTX 3090"' in text
@@ -296,12 +297,12 @@ def test_a_query_returns_the_health_metrics_of_every_node(addresses):
     def verdicts() -> dict[tuple[str, str], str] | None:
         found = {(r["metric"]["instance"], r["metric"]["report"]): r["metric"]["verdict"]
                  for r in get(api)["data"]["result"]}
-        return found if found.get(("cluster-node2", "gpu_health")) == "FAIL" and len(found) == 6 else None
+        return found if found.get(("cluster-node3", "gpu_health")) == "FAIL" and len(found) == 6 else None
 
     found = wait_for("both health reports of every node", verdicts)
     skipped = {(n, r): "SKIP" for n in NODES for r in ("gpu_health", "memory_health")}
-    del skipped[("cluster-node2", "gpu_health")]
-    assert {key: v for key, v in found.items() if key != ("cluster-node2", "gpu_health")} == skipped
+    del skipped[("cluster-node3", "gpu_health")]
+    assert {key: v for key, v in found.items() if key != ("cluster-node3", "gpu_health")} == skipped
 
 
 def test_the_saved_fail_fires_alerts_in_prometheus_and_alertmanager(addresses):
@@ -310,16 +311,86 @@ def test_the_saved_fail_fires_alerts_in_prometheus_and_alertmanager(addresses):
     def firing() -> set[tuple[str, str]] | None:
         alerts = {(a["labels"]["alertname"], a["labels"]["instance"])
                   for a in get(f"http://{head}:9090/api/v1/alerts")["data"]["alerts"] if a["state"] == "firing"}
-        wanted = {("GpuRigHealthFail", "cluster-node2"), ("GpuRigXidNeedsReset", "cluster-node2")}
+        wanted = {("GpuRigHealthFail", "cluster-node3"), ("GpuRigXidNeedsReset", "cluster-node3")}
         return alerts if wanted <= alerts else None
 
     alerts = wait_for("the saved output's alerts firing", firing)
     # The unaltered nodes are containers with SKIP verdicts: no hardware alert, no FAIL.
-    assert not {a for a in alerts if a[1] != "cluster-node2"}, alerts
+    assert not {a for a in alerts if a[1] != "cluster-node3"}, alerts
 
     def in_alertmanager() -> set[str] | None:
         names = {a["labels"]["alertname"] for a in get(f"http://{head}:9093/api/v2/alerts")
-                 if a["labels"].get("instance") == "cluster-node2"}
+                 if a["labels"].get("instance") == "cluster-node3"}
         return names if "GpuRigHealthFail" in names else None
 
     wait_for("the alert in Alertmanager", in_alertmanager, timeout=120)
+
+
+# -- Slurm -------------------------------------------------------------------------------------------------
+# The Debian 12 nodes are the Slurm cluster (slurm_nodes in the lab's inventory): cluster-node1 controls and
+# computes, cluster-node3 computes; cluster-node2 runs Debian 13, whose Slurm 24.11 cannot join 22.05.
+SLURM_NODES = ("cluster-node1", "cluster-node3")
+
+
+def on_head(addresses: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
+    """A command of the README's "Run a job" recipe, as the admin account on the head node over SSH."""
+    return ssh("gpuadmin", addresses["cluster-node1"], *command)
+
+
+def test_sinfo_shows_each_nodes_gpus_and_eight_in_the_cluster(addresses):
+    run = on_head(addresses, "sinfo", "-N", "-h", "-o", "%N %G")
+    assert run.returncode == 0, run.stderr
+    rows = dict(line.split() for line in run.stdout.splitlines())
+    assert rows == dict.fromkeys(SLURM_NODES, "gpu:rtx3090:4"), run.stdout
+    assert sum(int(gres.rsplit(":", 1)[1]) for gres in rows.values()) == 8
+    artifacts = PROJECT / "build" / "test-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "cluster-sinfo.txt").write_text(on_head(addresses, "sinfo", "-N", "-o", "%N %G %T %E").stdout)
+
+
+@pytest.mark.parametrize("name", SLURM_NODES)
+def test_scontrol_shows_the_gres_of_the_node(name):
+    shown = node("cluster-node1", "scontrol", "show", "node", name, "-o").stdout
+    assert "Gres=gpu:rtx3090:4" in shown and f"NodeName={name} " in shown, shown
+    gres = node(name, "cat", "/etc/slurm/gres.conf").stdout
+    assert f"NodeName={name} Name=gpu Type=rtx3090 File=/dev/nvidia[0-3]" in gres
+
+
+def test_a_job_sees_the_two_gpus_it_asked_for(addresses):
+    run = on_head(addresses, "srun", "--gres=gpu:2", "printenv", "CUDA_VISIBLE_DEVICES")
+    assert run.returncode == 0 and run.stdout.strip() == "0,1", run.stdout + run.stderr
+
+
+def test_a_job_asking_for_five_gpus_of_one_node_is_refused(addresses):
+    run = on_head(addresses, "srun", "--gres=gpu:5", "true")
+    assert run.returncode == 1 and "Requested node configuration is not available" in run.stderr, run.stderr
+
+
+def test_the_node_whose_gpu_health_fails_is_drained_with_the_reason():
+    shown = node("cluster-node1", "scontrol", "show", "node", "cluster-node3", "-o").stdout
+    assert re.search(r"State=\S*DRAIN", shown) and "Reason=gpu_health FAIL: gpu_count" in shown, shown
+    head = node("cluster-node1", "scontrol", "show", "node", "cluster-node1", "-o").stdout
+    assert "DRAIN" not in head and "Reason=" not in head, head
+    assert recap("slurm-drain")["cluster-node1"]["changed"] >= 1
+
+
+def test_the_debian13_node_stays_out_of_slurm():
+    assert node("cluster-node2", "test", "-e", "/usr/sbin/slurmd").returncode != 0
+    assert "cluster-node2" not in node("cluster-node1", "sinfo", "-h", "-N", "-o", "%N").stdout
+
+
+def test_the_munge_key_is_on_every_slurm_node_and_in_no_log():
+    key = (CLUSTER / "lab" / "munge-key").read_text(encoding="utf-8").strip()
+    assert len(key) >= 32
+    for name in SLURM_NODES:
+        assert node(name, "cat", "/etc/munge/munge.key").stdout == key
+        assert node(name, "stat", "-c", "%a %U", "/etc/munge/munge.key").stdout.strip() == "400 munge"
+    logs = list((CLUSTER / "logs").glob("*.log"))
+    assert logs and not [p.name for p in logs if key in p.read_text(encoding="utf-8")]
+
+
+def test_the_report_shows_each_nodes_slurm_state_and_gres(page):
+    rows = {row["node"]: row for row in browser.table_rows(page, "nodes")}
+    for name in SLURM_NODES:
+        assert rows[name]["slurm"] == "IDLE gpu:rtx3090:4", rows[name]
+    assert rows["cluster-node2"]["slurm"] == "not a Slurm node"

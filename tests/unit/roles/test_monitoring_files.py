@@ -55,3 +55,9 @@ def test_the_dashboard_is_json_and_uses_only_written_metrics() -> None:
     assert len(set(ids)) == len(ids)
     used = set().union(*(names(e) for e in exprs)) | names(dashboard["templating"]["list"][1]["definition"])
     assert used and used <= set(nm.FAMILIES), used - set(nm.FAMILIES)
+
+
+def test_the_readme_lists_every_metric_with_its_meaning() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, (kind, help_text) in nm.FAMILIES.items():
+        assert f"| `{name}` | {kind} | {help_text} |" in readme, name

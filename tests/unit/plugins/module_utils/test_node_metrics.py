@@ -198,6 +198,8 @@ def test_versions_against_the_lock(tree: Path) -> None:
     assert [s.labels["difference"] for s in samples["gpu_rig_lock_difference_info"]] == [
         "nvidia_container_toolkit_version is 1.17.8-1, the lock says 1.18.0-1"]
     assert value(samples, "gpu_rig_package_info", package="cuda-toolkit-12-9", version="12.9.1-1") == 1
+    assert value(samples, "gpu_rig_package_info", package="nvidia-container-toolkit", version="1.17.8-1") == 1
+    assert value(samples, "gpu_rig_package_info", package="nvidia-driver", version="580.95.05") == 1
     # A package removed but with its configuration left is not installed.
     assert not [s for s in samples["gpu_rig_package_info"] if s.labels["package"] == "docker.io"]
     lock["nvidia_container_toolkit_version"] = "1.17.8-1"
