@@ -56,6 +56,8 @@ TABLE: list[tuple[str, dict, str]] = [
     ("third_party_repo", {**REPO, "third_party_repo_base_url": "not a url"}, "third_party_repo_base_url"),
     # nvidia_driver
     ("nvidia_driver", {"nvidia_driver_branch": "latest"}, "nvidia_driver_branch"),
+    ("nvidia_driver", {"nvidia_driver_slurm_drain_timeout": -1}, "nvidia_driver_slurm_drain_timeout"),
+    ("nvidia_driver", {"nvidia_driver_slurm_node_name": "node3 state=down"}, "nvidia_driver_slurm_node_name"),
     ("nvidia_driver", {"nvidia_driver_branch": -1}, "nvidia_driver_branch"),
     ("nvidia_driver", {"nvidia_driver_branch": 5800}, "nvidia_driver_branch"),
     ("nvidia_driver", {"nvidia_driver_flavour": "closed"}, "nvidia_driver_flavour"),

@@ -394,3 +394,14 @@ def test_the_report_shows_each_nodes_slurm_state_and_gres(page):
     for name in SLURM_NODES:
         assert rows[name]["slurm"] == "IDLE gpu:rtx3090:4", rows[name]
     assert rows["cluster-node2"]["slurm"] == "not a Slurm node"
+
+
+
+def test_a_reboot_waits_for_the_slurm_job_then_is_deferred_with_the_node_drained():
+    text = log("reboot-deferred")
+    assert "REBOOT DEFERRED on cluster-node3: Slurm jobs still run" in text, text[-3000:]
+    job, shown = (CLUSTER / "logs" / "reboot-deferred-job.txt").read_text(encoding="utf-8").splitlines()[:2]
+    assert job == "RUNNING cluster-node3", job
+    assert re.search(r"State=MIXED\+DRAIN", shown), shown
+    assert "Reason=gpu_rig: reboot for the NVIDIA driver" in shown, shown
+    assert recap("reboot-deferred")["cluster-node3"]["failed"] == 0
