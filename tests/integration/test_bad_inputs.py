@@ -168,6 +168,20 @@ TABLE: list[tuple[str, dict, str]] = [
     ("monitoring", {"monitoring_alert_temperature_margin_c": -3}, "monitoring_alert_temperature_margin_c"),
     ("monitoring", {"monitoring_alertmanager_config": "route: {}"}, "monitoring_alertmanager_config"),
     ("monitoring", {"monitoring_targets_group": "no_such_group"}, "monitoring_targets_group"),
+    # cluster_users
+    ("cluster_users", {"cluster_users_accounts": "alice"}, "cluster_users_accounts"),
+    ("cluster_users", {"cluster_users_accounts": [{"name": "alice", "uid": 500}]}, "cluster_users_accounts[0].uid"),
+    ("cluster_users", {"cluster_users_accounts": [{"name": "alice", "uid": 2001}, {"name": "bob", "uid": 2001}]},
+     "cluster_users_accounts[1].uid"),
+    ("cluster_users", {"cluster_users_accounts": [{"name": "root", "uid": 2001}]}, "cluster_users_accounts[0]"),
+    ("cluster_users", {"cluster_users_home_dir": "home"}, "cluster_users_home_dir"),
+    # shared_home
+    ("shared_home", {"shared_home_clients": []}, "shared_home_clients"),
+    ("shared_home", {"shared_home_clients": ["everyone(rw,no_root_squash)"]}, "shared_home_clients"),
+    ("shared_home", {"shared_home_clients": ["10.0.0.0/8"], "shared_home_server": "samba"}, "shared_home_server"),
+    ("shared_home", {"shared_home_clients": ["10.0.0.0/8"], "shared_home_dir": "/home"}, "shared_home_dir"),
+    ("shared_home", {"shared_home_clients": ["10.0.0.0/8"], "shared_home_mount_options": "rw bg"},
+     "shared_home_mount_options"),
     # slurm (the munge key is checked without printing it)
     ("slurm", {**MUNGE, "slurm_cluster_name": "GPU rig"}, "slurm_cluster_name"),
     ("slurm", {**MUNGE, "slurm_partition_name": "gpu Default=NO"}, "slurm_partition_name"),
