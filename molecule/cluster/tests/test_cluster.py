@@ -405,3 +405,28 @@ def test_a_reboot_waits_for_the_slurm_job_then_is_deferred_with_the_node_drained
     assert re.search(r"State=MIXED\+DRAIN", shown), shown
     assert "Reason=gpu_rig: reboot for the NVIDIA driver" in shown, shown
     assert recap("reboot-deferred")["cluster-node3"]["failed"] == 0
+
+
+
+# -- users and the shared home ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", NODES)
+def test_the_cluster_account_has_the_same_uid_on_every_node(name):
+    assert node(name, "getent", "passwd", "alice").stdout.split(":")[2:4] == ["2001", "2001"]
+
+
+def test_a_users_file_written_on_the_head_is_read_on_another_node_over_nfs(addresses):
+    made = node("cluster-node1", "su", "-", "alice", "-c", "echo written-on-node1 > /cluster/home/alice/hello")
+    assert made.returncode == 0, made.stderr
+    tools = node("cluster-node3", "sh", "-c", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q libnfs-utils")
+    assert tools.returncode == 0, tools.stdout[-2000:] + tools.stderr
+    url = f"nfs://{addresses['cluster-node1']}/cluster/home/alice/hello?version=4&uid=2001&gid=2001"
+    read = wait_for("the file over NFS from cluster-node3",
+                    lambda: node("cluster-node3", "nfs-cat", url).stdout.strip() == "written-on-node1", timeout=150)
+    assert read
+    back = f"nfs://{addresses['cluster-node1']}/cluster/home/alice/from-node3?version=4&uid=2001&gid=2001"
+    wrote = subprocess.run(["podman", "exec", "-i", "cluster-node3", "nfs-cp", "/dev/stdin", back],
+                           input="written-on-node3\n", capture_output=True, text=True, check=False)
+    assert wrote.returncode == 0, wrote.stdout + wrote.stderr
+    owner = node("cluster-node1", "stat", "-c", "%u %s", "/cluster/home/alice/from-node3").stdout.split()
+    assert owner == ["2001", "17"], owner
