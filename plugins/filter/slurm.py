@@ -95,7 +95,9 @@ def slurm_node(slurmd_c: str, gpu_report: Mapping[str, Any], gpu_type: str, gpu_
     hw = _slurmd_hardware(slurmd_c)
     facts = (gpu_report or {}).get("facts") or {}
     seen = [g for g in facts.get("gpus") or [] if g.get("minor_number") is not None]
-    if facts.get("available") and seen:
+    # Only what the node's own nvidia-smi said: a report of a saved output (gpu_health_xml_file) is judged, and
+    # may drain the node, but its GPUs are not the node's.
+    if facts.get("available") and seen and facts.get("reason") == "nvidia-smi -q -x":
         minors, source = [int(g["minor_number"]) for g in seen], "gpu_health"
     else:
         minors, source = list(range(int(gpu_count))), "inventory"

@@ -338,14 +338,14 @@ def on_head(addresses: dict[str, str], *command: str) -> subprocess.CompletedPro
 
 
 def test_sinfo_shows_each_nodes_gpus_and_eight_in_the_cluster(addresses):
-    run = on_head(addresses, "sinfo", "-N", "-h", "-o", "%N %G")
+    run = on_head(addresses, "sinfo -N -h -o '%N %G'")
     assert run.returncode == 0, run.stderr
     rows = dict(line.split() for line in run.stdout.splitlines())
     assert rows == dict.fromkeys(SLURM_NODES, "gpu:rtx3090:4"), run.stdout
     assert sum(int(gres.rsplit(":", 1)[1]) for gres in rows.values()) == 8
     artifacts = PROJECT / "build" / "test-artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
-    (artifacts / "cluster-sinfo.txt").write_text(on_head(addresses, "sinfo", "-N", "-o", "%N %G %T %E").stdout)
+    (artifacts / "cluster-sinfo.txt").write_text(on_head(addresses, "sinfo -N -o '%N %G %T %E'").stdout)
 
 
 @pytest.mark.parametrize("name", SLURM_NODES)
@@ -425,8 +425,8 @@ def test_a_users_file_written_on_the_head_is_read_on_another_node_over_nfs(addre
                     lambda: node("cluster-node3", "nfs-cat", url).stdout.strip() == "written-on-node1", timeout=150)
     assert read
     back = f"nfs://{addresses['cluster-node1']}/cluster/home/alice/from-node3?version=4&uid=2001&gid=2001"
-    wrote = subprocess.run(["podman", "exec", "-i", "cluster-node3", "nfs-cp", "/dev/stdin", back],
-                           input="written-on-node3\n", capture_output=True, text=True, check=False)
+    copy = f"echo written-on-node3 > /tmp/from-node3 && nfs-cp /tmp/from-node3 '{back}'"
+    wrote = node("cluster-node3", "sh", "-c", copy)
     assert wrote.returncode == 0, wrote.stdout + wrote.stderr
     owner = node("cluster-node1", "stat", "-c", "%u %s", "/cluster/home/alice/from-node3").stdout.split()
     assert owner == ["2001", "17"], owner

@@ -35,9 +35,14 @@ def test_node_from_slurmd_c_and_the_inventory() -> None:
 
 
 def test_node_offers_the_gpus_gpu_health_saw() -> None:
-    report = {"facts": {"available": True, "gpus": [{"minor_number": 0}, {"minor_number": 2}, {"minor_number": 3}]}}
+    report = {"facts": {"available": True, "reason": "nvidia-smi -q -x",
+                        "gpus": [{"minor_number": 0}, {"minor_number": 2}, {"minor_number": 3}]}}
     node = slurm.slurm_node(text("slurmd_C_22.05.8.txt"), report, "rtx3090", 4, 2048)
     assert (node["gpus"], node["files"], node["source"]) == (3, "/dev/nvidia[0,2-3]", "gpu_health")
+    # A report of a saved output (gpu_health_xml_file) says nothing of this node's GPUs.
+    report["facts"]["reason"] = "parsed /var/tmp/saved-nvidia-smi.xml"
+    node = slurm.slurm_node(text("slurmd_C_22.05.8.txt"), report, "rtx3090", 4, 2048)
+    assert (node["gpus"], node["source"]) == (4, "inventory")
 
 
 def test_node_refuses_what_it_cannot_read() -> None:
