@@ -123,7 +123,9 @@ def load_spec(path: Path) -> list[tuple[str, list[Package]]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     repos = []
     for repo in data.get("repos", []):
-        repos.append((str(repo["path"]).strip("/"), [Package.from_spec(p) for p in repo.get("packages", [])]))
+        # A repository's packages may be several lists (YAML aliases of shared ones): flattened.
+        entries = [p for item in repo.get("packages", []) for p in (item if isinstance(item, list) else [item])]
+        repos.append((str(repo["path"]).strip("/"), [Package.from_spec(p) for p in entries]))
     if not repos:
         raise ValueError(f"{path}: no repos")
     return repos

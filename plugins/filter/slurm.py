@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ansible_collections.gpu_rig.cluster.plugins.module_utils.slurm import drain_action, node_state
+
 DOCUMENTATION = r"""
 name: slurm_node
 short_description: A compute node's slurm.conf and gres.conf entry from slurmd -C and gpu_health's report
@@ -112,28 +114,18 @@ def slurm_node(slurmd_c: str, gpu_report: Mapping[str, Any], gpu_type: str, gpu_
 
 def slurm_node_state(text: str) -> dict[str, Any]:
     """What `scontrol show node NODE -o` says: state (base, flags), reason, gres, whether jobs run on it."""
-    fields = dict(re.findall(r"(\w+)=(.*?)(?=\s+\w+=|$)", str(text).strip().splitlines()[-1] if text else ""))
-    state = fields.get("State", "UNKNOWN")
-    base, *flags = state.split("+")
-    reason = re.sub(r"\s*\[[^\]]*@[^\]]*\]$", "", fields.get("Reason", "")).strip()
-    return {"state": state, "base": base, "flags": flags, "drain": "DRAIN" in flags, "reason": reason,
-            "gres": fields.get("Gres", ""), "busy": base in ("ALLOCATED", "MIXED", "COMPLETING")}
+    return node_state(text)
 
 
 def slurm_health_action(report: Mapping[str, Any] | None, state: Mapping[str, Any], prefix: str) -> dict[str, str]:
     """Drain a node whose gpu_health report FAILs; resume one the role drained when it no longer does."""
     verdict = str((report or {}).get("verdict") or "")
-    if verdict == "FAIL":
-        failing = [f"{c.get('name')}{'[GPU ' + str(c['gpu']) + ']' if c.get('gpu') is not None else ''}: "
-                   f"{c.get('reason')}" for c in (report or {}).get("checks") or [] if c.get("verdict") == "FAIL"]
-        reason = f"{prefix}: " + "; ".join(failing) if failing else prefix
-        reason = re.sub(r"\s+", " ", reason.replace('"', "'"))[:200]
-        if state.get("drain") and state.get("reason") == reason:
-            return {"action": "", "reason": reason}
-        return {"action": "drain", "reason": reason}
-    if state.get("drain") and str(state.get("reason", "")).startswith(prefix):
-        return {"action": "resume", "reason": f"gpu_health is {verdict or 'not reported'} now"}
-    return {"action": "", "reason": ""}
+    failing = [f"{c.get('name')}{'[GPU ' + str(c['gpu']) + ']' if c.get('gpu') is not None else ''}: "
+               f"{c.get('reason')}" for c in (report or {}).get("checks") or [] if c.get("verdict") == "FAIL"]
+    if verdict == "FAIL" and not failing:
+        failing = ["the report FAILs"]
+    return drain_action(failing if verdict == "FAIL" else [], state, prefix,
+                        f"gpu_health is {verdict or 'not reported'} now")
 
 
 def slurm_sinfo(text: str) -> dict[str, dict[str, str]]:

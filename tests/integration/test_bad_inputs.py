@@ -157,6 +157,10 @@ TABLE: list[tuple[str, dict, str]] = [
     # node_metrics
     ("node_metrics", {"node_metrics_interval": "1min\nExecStartPre=/bin/sh -c id"}, "node_metrics_interval"),
     ("node_metrics", {"node_metrics_interval": "often"}, "node_metrics_interval"),
+    ("node_metrics", {"node_metrics_dcgm_exporter_port": 0}, "node_metrics_dcgm_exporter_port"),
+    ("node_metrics", {"node_metrics_dcgm_exporter_version": "4.8.2-1 datacenter-gpu-manager-4-core"},
+     "node_metrics_dcgm_exporter_version"),
+    ("node_metrics", {"node_metrics_dcgm_repo_url": "file:///etc"}, "node_metrics_dcgm_repo_url"),
     ("node_metrics", {"node_metrics_textfile_dir": "textfile"}, "node_metrics_textfile_dir"),
     ("node_metrics", {"node_metrics_expected_gpus": -1}, "node_metrics_expected_gpus"),
     ("node_metrics", {"node_metrics_nvidia_smi_xml": "saved.xml"}, "node_metrics_nvidia_smi_xml"),
@@ -189,6 +193,9 @@ TABLE: list[tuple[str, dict, str]] = [
     ("slurm", {**MUNGE, "slurm_gpu_count": -4}, "slurm_gpu_count"),
     ("slurm", {**MUNGE, "slurm_memory_reserved_mb": "lots"}, "slurm_memory_reserved_mb"),
     ("slurm", {"slurm_munge_key": "Zq7-tiny-key"}, "slurm_munge_key"),
+    ("slurm", {**MUNGE, "slurm_health_check_program": "/usr/local/sbin/check\nHealthCheckInterval=1"},
+     "slurm_health_check_program"),
+    ("slurm", {**MUNGE, "slurm_health_check_interval": 0}, "slurm_health_check_interval"),
     ("slurm", {"slurm_munge_key": "x" * 40 + "\nsecond line"}, "slurm_munge_key"),
     ("slurm", {**MUNGE, "slurm_controller_group": "no_such_group"}, "slurm_controller_group"),
 ]

@@ -290,6 +290,40 @@ def test_prometheus_scrapes_every_node(addresses):
     wait_for("every node's exporter up in Prometheus", every_node_up)
 
 
+def test_prometheus_scrapes_the_dcgm_exporter_where_nvidia_offers_dcgm(addresses):
+    """NVIDIA's DCGM exporter (the mirror's stand-in package) on the Debian 12 nodes, from the CUDA repository
+    through third_party_repo; Debian 13 has none (NVIDIA's repository offers no DCGM there)."""
+    for name in SLURM_NODES:
+        assert node(name, "systemctl", "is-active", "nvidia-dcgm-exporter.service").stdout.strip() == "active"
+        shown = node(name, "systemctl", "show", "nvidia-dcgm-exporter.service", "-p", "Environment").stdout
+        assert "DCGM_EXPORTER_LISTEN=:9400" in shown, shown
+        policy = node(name, "apt-cache", "policy", "datacenter-gpu-manager-exporter").stdout
+        assert "Installed: 4.8.2-1" in policy and "host.containers.internal:8765" in policy, policy
+    assert node("cluster-node2", "dpkg-query", "-W", "datacenter-gpu-manager-exporter").returncode != 0
+    api = f"http://{addresses['cluster-node1']}:9090/api/v1/targets?state=active"
+
+    def dcgm_up() -> dict[str, str] | None:
+        health = {t["labels"]["instance"]: t["health"] for t in get(api)["data"]["activeTargets"]
+                  if t["scrapePool"] == "dcgm"}
+        return health if health == dict.fromkeys(SLURM_NODES, "up") else None
+
+    wait_for("the DCGM exporters up in Prometheus", dcgm_up)
+    query = f"http://{addresses['cluster-node1']}:9090/api/v1/query?query=" + urllib.parse.quote("DCGM_FI_DEV_GPU_TEMP")
+
+    def series() -> set[str] | None:
+        found = {r["metric"]["instance"] for r in get(query)["data"]["result"]}
+        return found if found == set(SLURM_NODES) else None
+
+    wait_for("DCGM's metrics of both Debian 12 nodes", series)
+
+
+def test_the_dcgm_exporter_is_refused_on_debian13_before_any_change():
+    text = log("dcgm-refused")
+    assert "node_metrics_dcgm_exporter: NVIDIA's DCGM install guide lists no DCGM for Debian 13" in text, text[-3000:]
+    counts = recap("dcgm-refused")["cluster-node2"]
+    assert counts["failed"] == 1 and counts["changed"] == 0, counts
+
+
 def test_a_query_returns_the_health_metrics_of_every_node(addresses):
     query = urllib.parse.quote("gpu_rig_health_verdict == 1")
     api = f"http://{addresses['cluster-node1']}:9090/api/v1/query?query={query}"
@@ -372,6 +406,37 @@ def test_the_node_whose_gpu_health_fails_is_drained_with_the_reason():
     head = node("cluster-node1", "scontrol", "show", "node", "cluster-node1", "-o").stdout
     assert "DRAIN" not in head and "Reason=" not in head, head
     assert recap("slurm-drain")["cluster-node1"]["changed"] >= 1
+
+
+@pytest.mark.parametrize("name", SLURM_NODES)
+def test_slurmd_runs_the_health_check_which_skips_in_a_container(name):
+    shown = node("cluster-node1", "scontrol", "show", "config").stdout
+    assert re.search(r"^HealthCheckProgram\s*=\s*/usr/local/sbin/gpu-rig-health-check$", shown, re.M), shown
+    assert re.search(r"^HealthCheckNodeState\s*=\s*ANY$", shown, re.M), shown
+    record = json.loads(node(name, "cat", "/var/lib/gpu-rig/slurm_health.json").stdout)
+    assert record["verdict"] == "SKIP" and "a container has no GPU to see" in record["reason"], record
+    assert record["node"] == name and record["action"] == "", record
+    # Written by slurmd: nothing else runs the program before this test, and slurmd runs it at its start.
+    started = node(name, "sh", "-c", "date -d \"$(systemctl show slurmd -p ActiveEnterTimestamp --value)\" +%s")
+    assert record["time"] >= int(started.stdout) - 1, (record, started.stdout)
+
+
+def test_the_health_check_drains_a_node_that_lost_gpus_and_resumes_it():
+    for src, dest in (("telegraf_rtx3090_v12.xml", "one-gpu.xml"), ("built_rtx3090x4_persistence_on.xml", "four.xml")):
+        subprocess.run(["podman", "cp", str(PROJECT / "tests/fixtures/nvidia_smi" / src), f"cluster-node1:/var/tmp/{dest}"],
+                       check=True)
+    check = "/usr/local/sbin/gpu-rig-health-check"
+    try:
+        run = node("cluster-node1", check, "--nvidia-smi-xml", "/var/tmp/one-gpu.xml")
+        assert run.returncode == 0, run.stdout + run.stderr
+        shown = node("cluster-node1", "scontrol", "show", "node", "cluster-node1", "-o").stdout
+        assert re.search(r"State=\S*DRAIN", shown), shown
+        assert "Reason=gpu-rig health check: 1 of 4 GPUs attached" in shown, shown
+    finally:
+        run = node("cluster-node1", check, "--nvidia-smi-xml", "/var/tmp/four.xml")
+    assert run.returncode == 0 and "OK" in run.stdout, run.stdout + run.stderr
+    shown = node("cluster-node1", "scontrol", "show", "node", "cluster-node1", "-o").stdout
+    assert "DRAIN" not in shown and "Reason=" not in shown, shown
 
 
 def test_the_debian13_node_stays_out_of_slurm():

@@ -82,6 +82,9 @@ def test_health_action_drains_a_fail_once_and_resumes_only_its_own_drain() -> No
     # A drain an admin made for another reason is left alone.
     theirs = slurm.slurm_node_state(text("show_node_draining_job_22.05.8.txt").splitlines()[0])
     assert slurm.slurm_health_action({"verdict": "PASS"}, theirs, "gpu_health FAIL")["action"] == ""
+    # ... also when the node FAILs: the other drain (a pending reboot) keeps its reason and its owner.
+    kept = slurm.slurm_health_action(FAIL, theirs, "gpu_health FAIL")
+    assert kept["action"] == "" and "drained for another reason (gpu_rig reboot)" in kept["reason"]
     assert slurm.slurm_health_action(None, idle, "gpu_health FAIL")["action"] == ""
 
 
