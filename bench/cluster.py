@@ -16,6 +16,11 @@ the CPU time of the control machine's ansible processes and their peak memory go
 bench/results/cluster-<date>.json
 and docs/performance.md, with the ratios converge/floor, N nodes/1 node and drift/no-op. Steps repeated
 (BENCH_REPEAT, default 1) report the median. Not part of make test.
+
+At BENCH_VARIANT_NODES nodes (default 2; "" for none) the no-op is run once more with each of Ansible's speed
+settings switched back to its default or off (pipelining, SSH multiplexing, the fact subset, the fact cache,
+forks) and with strategy free, so that docs/performance.md says what each setting buys, measured in the same
+run. The slowest tasks of the 1-node no-op (profile_tasks) show what holds it back.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".cache" / "bench"
 PREFIX = "bench-node"
 BIN = Path(sys.executable).parent
+# docs/performance.md: the benchmark writes everything above this line, people everything below it.
+NOTES = "<!-- Written by hand from here on; make bench keeps it. -->"
 
 
 def run(argv: list[str], log: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -54,10 +61,11 @@ def run(argv: list[str], log: Path, env: dict[str, str] | None = None) -> dict[s
             "log": str(log.relative_to(ROOT))}
 
 
-def playbook(name: str, nodes: int, step: str, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+def playbook(name: str, nodes: int, step: str, *args: str, env: dict[str, str] | None = None,
+             check: bool = True) -> dict[str, Any]:
     argv = [str(BIN / "ansible-playbook"), "-i", str(STATE / "inventory"), f"playbooks/{name}", *args]
     result = run(argv, STATE / "logs" / f"{nodes}-{step}.log", env)
-    if result["rc"] not in (0, 2) or (result["rc"] == 2 and step != "drift"):
+    if check and (result["rc"] not in (0, 2) or (result["rc"] == 2 and step != "drift")):
         raise SystemExit(f"{step} at {nodes} node(s) failed (rc {result['rc']}): see {result['log']}")
     return result
 
@@ -103,6 +111,27 @@ def floor(nodes: int) -> dict[str, Any]:
         subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
 
 
+# The no-op again with one setting changed: name -> (what it measures, environment).
+VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
+    "project settings": ("ansible.cfg as it is", {}),
+    "no pipelining": ("each module copied over SFTP before it runs", {"ANSIBLE_PIPELINING": "False"}),
+    "no SSH multiplexing": ("a new SSH connection per task",
+                            {"ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no"}),
+    "all facts": ("gather_subset=all instead of min,virtual,hardware", {"ANSIBLE_GATHER_SUBSET": "all"}),
+    "no fact cache": ("facts kept in memory only", {"ANSIBLE_CACHE_PLUGIN": "memory"}),
+    "forks 1": ("one node at a time", {"ANSIBLE_FORKS": "1"}),
+    "strategy free": ("each node runs ahead without waiting for the others", {"ANSIBLE_STRATEGY": "free"}),
+}
+SLOW_TASK = re.compile(r"^(?P<task>\S.*?) -{3,} (?P<seconds>\d+\.\d+)s$", re.MULTILINE)
+
+
+def slowest(log: str, count: int = 15) -> list[dict[str, Any]]:
+    """The slowest tasks profile_tasks lists at the end of a run's log."""
+    text = (ROOT / log).read_text(encoding="utf-8", errors="replace")
+    found = [{"task": m["task"].strip(), "seconds": float(m["seconds"])} for m in SLOW_TASK.finditer(text)]
+    return sorted(found, key=lambda t: -t["seconds"])[:count]
+
+
 def median(results: list[dict[str, Any]]) -> dict[str, Any]:
     keys = ("wall_s", "tasks", "cpu_s", "peak_mb")
     merged = dict(results[-1])
@@ -129,7 +158,18 @@ def measure(nodes: int, repeat: int) -> dict[str, Any]:
     drift_env = {"ANSIBLE_CALLBACKS_ENABLED": "gpu_rig.cluster.drift", "GPU_RIG_DRIFT_DIR": str(STATE / "drift")}
     steps["drift"] = median([playbook("drift.yml", nodes, f"drift{i}", "--check", "--diff", env=drift_env)
                              for i in range(repeat)])
+    if nodes == 1:
+        steps["noop"]["slowest"] = slowest(steps["noop"]["log"])
     return steps
+
+
+def variants(nodes: int) -> dict[str, Any]:
+    """The no-op on the same lab with each speed setting changed (measure() built it and left it)."""
+    out: dict[str, Any] = {}
+    for name, (meaning, env) in VARIANTS.items():
+        result = playbook("site.yml", nodes, "variant-" + name.replace(" ", "-"), env=env, check=False)
+        out[name] = {**result, "meaning": meaning, "env": env}
+    return out
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -142,13 +182,29 @@ def markdown(report: dict[str, Any]) -> str:
             rows.append(f"| {nodes} | {step} | {r['wall_s']} | {r['tasks']} | {r['cpu_s']} | {r['peak_mb']} | {note} |")
     ratios = [f"- {name}: {value}" for name, value in report["ratios"].items()]
     machine = report["machine"]
+    extra: list[str] = []
+    if report.get("variants"):
+        nodes, found = report["variants"]["nodes"], report["variants"]["runs"]
+        base = found["project settings"]["wall_s"]
+        extra += ["", f"## Each setting, measured: the no-op at {nodes} nodes", "",
+                  "| setting | what changes | wall (s) | vs. the project's settings | controller CPU (s) |",
+                  "| --- | --- | --- | --- | --- |"]
+        for name, r in found.items():
+            failed = "" if r["rc"] == 0 else f" (failed, rc {r['rc']})"
+            ratio = r["wall_s"] / base
+            extra.append(f"| {name} | {r['meaning']} | {r['wall_s']}{failed} | {ratio:.2f}x | {r['cpu_s']} |")
+    slow = report["results"].get("1", {}).get("noop", {}).get("slowest")
+    if slow:
+        extra += ["", "## What the 1-node no-op spends its time on (profile_tasks)", "",
+                  "| task | s |", "| --- | --- |", *[f"| {t['task']} | {t['seconds']} |" for t in slow]]
     return "\n".join([
         "# Performance", "",
         "Measured by `make bench` (`bench/cluster.py`): a lab of N container nodes over SSH, the GPU stack from",
-        "the signed test mirror (stand-ins). Generated by the benchmark; do not edit by hand.", "",
+        "the signed test mirror (stand-ins). The tables are written by the benchmark, the notes after them by hand.",
+        "",
         f"Machine: {machine['cpus']} CPUs, {machine['system']}, Python {machine['python']}, "
         f"{machine['ansible']}; run {report['date']}.", "",
-        *rows, "", "Ratios:", "", *ratios, "",
+        *rows, "", "Ratios:", "", *ratios, *extra, "",
     ])
 
 
@@ -168,6 +224,7 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
 def main() -> int:
     counts = [int(n) for n in os.environ.get("BENCH_NODES", "1 2 4 8").split()]
     repeat = int(os.environ.get("BENCH_REPEAT", "1"))
+    variant_nodes = os.environ.get("BENCH_VARIANT_NODES", "2").strip()
     os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
     os.environ["LAB_CACHE_DIR"] = str(Path(os.environ.get("LAB_CACHE_DIR", "/var/cache/gpu-lab")) / "bench")
     STATE.mkdir(parents=True, exist_ok=True)
@@ -182,13 +239,18 @@ def main() -> int:
             print(f"bench: {nodes} node(s)", flush=True)
             report["results"][str(nodes)] = measure(nodes, repeat)
             print(json.dumps(report["results"][str(nodes)], indent=2), flush=True)
+            if variant_nodes and int(variant_nodes) == nodes:
+                report["variants"] = {"nodes": nodes, "runs": variants(nodes)}
     finally:
         lab(max(counts), "absent")
     report["ratios"] = ratios(report["results"])
     out = ROOT / "bench" / "results" / f"cluster-{time.strftime('%Y%m%d-%H%M', time.gmtime())}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    (ROOT / "docs" / "performance.md").write_text(markdown(report), encoding="utf-8")
+    page = ROOT / "docs" / "performance.md"
+    # The hand-written part (what each change to the project bought) follows the generated tables.
+    notes = page.read_text(encoding="utf-8").partition(NOTES)[2] if page.exists() else ""
+    page.write_text(markdown(report) + "\n" + NOTES + notes, encoding="utf-8")
     print(f"bench: {out.relative_to(ROOT)}, docs/performance.md", flush=True)
     print(json.dumps(report["ratios"], indent=2))
     return 0
