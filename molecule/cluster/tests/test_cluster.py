@@ -422,9 +422,9 @@ def test_slurmd_runs_the_health_check_which_skips_in_a_container(name):
 
 
 def test_the_health_check_drains_a_node_that_lost_gpus_and_resumes_it():
+    saved = PROJECT / "tests/fixtures/nvidia_smi"
     for src, dest in (("telegraf_rtx3090_v12.xml", "one-gpu.xml"), ("built_rtx3090x4_persistence_on.xml", "four.xml")):
-        subprocess.run(["podman", "cp", str(PROJECT / "tests/fixtures/nvidia_smi" / src), f"cluster-node1:/var/tmp/{dest}"],
-                       check=True)
+        subprocess.run(["podman", "cp", str(saved / src), f"cluster-node1:/var/tmp/{dest}"], check=True)
     check = "/usr/local/sbin/gpu-rig-health-check"
     try:
         run = node("cluster-node1", check, "--nvidia-smi-xml", "/var/tmp/one-gpu.xml")
