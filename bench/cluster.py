@@ -221,6 +221,16 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def save(report: dict[str, Any], out: Path) -> None:
+    """The JSON file and docs/performance.md, the hand-written notes of the page kept after the tables."""
+    report["ratios"] = ratios(report["results"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    page = ROOT / "docs" / "performance.md"
+    notes = page.read_text(encoding="utf-8").partition(NOTES)[2] if page.exists() else ""
+    page.write_text(markdown(report) + "\n" + NOTES + notes, encoding="utf-8")
+
+
 def main() -> int:
     counts = [int(n) for n in os.environ.get("BENCH_NODES", "1 2 4 8").split()]
     repeat = int(os.environ.get("BENCH_REPEAT", "1"))
@@ -234,6 +244,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "system": platform.platform(), "python": platform.python_version(),
                     "ansible": version.stdout.splitlines()[0]},
         "results": {}}
+    out = ROOT / "bench" / "results" / f"cluster-{time.strftime('%Y%m%d-%H%M', time.gmtime())}.json"
     try:
         for nodes in counts:
             print(f"bench: {nodes} node(s)", flush=True)
@@ -241,16 +252,10 @@ def main() -> int:
             print(json.dumps(report["results"][str(nodes)], indent=2), flush=True)
             if variant_nodes and int(variant_nodes) == nodes:
                 report["variants"] = {"nodes": nodes, "runs": variants(nodes)}
+            save(report, out)  # what is measured so far survives a later failure
     finally:
         lab(max(counts), "absent")
-    report["ratios"] = ratios(report["results"])
-    out = ROOT / "bench" / "results" / f"cluster-{time.strftime('%Y%m%d-%H%M', time.gmtime())}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    page = ROOT / "docs" / "performance.md"
-    # The hand-written part (what each change to the project bought) follows the generated tables.
-    notes = page.read_text(encoding="utf-8").partition(NOTES)[2] if page.exists() else ""
-    page.write_text(markdown(report) + "\n" + NOTES + notes, encoding="utf-8")
+    save(report, out)
     print(f"bench: {out.relative_to(ROOT)}, docs/performance.md", flush=True)
     print(json.dumps(report["ratios"], indent=2))
     return 0

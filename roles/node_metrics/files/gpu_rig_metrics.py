@@ -17,6 +17,7 @@ is recorded in /var/lib/gpu-rig/slurm_health.json.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import socket
@@ -29,6 +30,9 @@ DEFAULT_LIB = "/usr/local/lib/gpu-rig"
 PACKAGE = "ansible_collections.gpu_rig.cluster.plugins.module_utils"
 # The reason this program gives a node it drains; only nodes drained with it are resumed by it.
 DRAIN_PREFIX = "gpu-rig health check"
+# slurmd kills its HealthCheckProgram after 60 s: each command the check runs gets at most this many seconds,
+# so that an nvidia-smi that hangs (as it does when a GPU stops answering) is reported, not killed with it.
+HEALTH_CHECK_COMMAND_TIMEOUT = 20
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,9 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         config["nvidia_smi_xml"] = args.nvidia_smi_xml
     if args.kernel_log:
         config["kernel_log_file"] = args.kernel_log
-    metrics = node_metrics.collect(config)
     if args.slurm_health_check:
-        return slurm_health_check(metrics, config, node_metrics)
+        kernel_log = importlib.import_module(f"{PACKAGE}.kernel_log")
+        timeout = int(config.get("command_timeout") or HEALTH_CHECK_COMMAND_TIMEOUT)
+        runner = functools.partial(kernel_log.run, timeout=timeout)
+        return slurm_health_check(node_metrics.collect(config, runner), config, node_metrics, runner)
+    metrics = node_metrics.collect(config)
     text = metrics.render()
     if args.output:
         node_metrics.write_atomic(Path(args.output), text)
@@ -72,12 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def slurm_health_check(metrics: Any, config: dict[str, Any], node_metrics: Any) -> int:
+def slurm_health_check(metrics: Any, config: dict[str, Any], node_metrics: Any, run: Any) -> int:
     """Judge the node, drain or resume it in Slurm, record what was done; 1 when Slurm could not be asked."""
     node_health = importlib.import_module(f"{PACKAGE}.node_health")
     slurm = importlib.import_module(f"{PACKAGE}.slurm")
-    kernel_log = importlib.import_module(f"{PACKAGE}.kernel_log")
-    run = kernel_log.run
     result = node_health.judge(metrics, saved_output=bool(config.get("nvidia_smi_xml")))
     name = str(config.get("slurm_node_name") or socket.gethostname().split(".")[0])
     scontrol = str(config.get("scontrol") or "/usr/bin/scontrol")

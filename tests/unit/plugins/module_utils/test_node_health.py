@@ -174,3 +174,22 @@ def test_the_health_check_ignores_the_metrics_saved_output(tmp_path: Path) -> No
     record = json.loads((tmp_path / "state" / "slurm_health.json").read_text())
     assert done.returncode == 0 and record["verdict"] == "SKIP", record
     assert not (tmp_path / "bin" / "calls").exists()
+
+
+def test_an_nvidia_smi_that_hangs_is_a_problem_not_a_killed_check(tmp_path: Path) -> None:
+    """nvidia-smi hangs when a GPU stops answering; slurmd kills its health check after 60 s. The check gives
+    each command 20 s (here 2, its command_timeout setting) and reports the hang (a stand-in nvidia-smi that
+    sleeps, on a host of unknown kind)."""
+    health_check(tmp_path, "", FOUR)
+    hang = tmp_path / "bin" / "nvidia-smi"
+    hang.write_text("#!/bin/sh\n# TEST FIXTURE stand-in: an nvidia-smi that never answers\nexec sleep 600\n")
+    hang.chmod(0o755)
+    cfg = json.loads((tmp_path / "metrics.json").read_text())
+    (tmp_path / "metrics.json").write_text(json.dumps(dict(cfg, nvidia_smi=str(hang), command_timeout=2)))
+    (tmp_path / "bin" / "node.txt").write_text((SLURM / "show_node_idle_22.05.8.txt").read_text())
+    done = subprocess.run([sys.executable, "-S", str(COLLECTOR), "--config", str(tmp_path / "metrics.json"),
+                           "--lib", str(tmp_path / "lib"), "--slurm-health-check"],
+                          capture_output=True, text=True, check=False, timeout=55)
+    record = json.loads((tmp_path / "state" / "slurm_health.json").read_text())
+    assert done.returncode == 0 and record["verdict"] == "FAIL" and record["action"] == "drain", record
+    assert "rc=124" in record["reason"] and "timed out after 2 seconds" in record["reason"], record
