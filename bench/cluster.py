@@ -196,7 +196,8 @@ def markdown(report: dict[str, Any]) -> str:
     slow = report["results"].get("1", {}).get("noop", {}).get("slowest")
     if slow:
         extra += ["", "## What the 1-node no-op spends its time on (profile_tasks)", "",
-                  "| task | s |", "| --- | --- |", *[f"| {t['task']} | {t['seconds']} |" for t in slow]]
+                  "| task | s |", "| --- | --- |",
+                  *[f"| {t['task'].replace('|', chr(92) + '|')} | {t['seconds']} |" for t in slow]]
     return "\n".join([
         "# Performance", "",
         "Measured by `make bench` (`bench/cluster.py`): a lab of N container nodes over SSH, the GPU stack from",
