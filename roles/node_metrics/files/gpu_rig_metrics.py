@@ -70,8 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout = int(config.get("command_timeout") or HEALTH_CHECK_COMMAND_TIMEOUT)
         runner = functools.partial(kernel_log.run, timeout=timeout)
         return slurm_health_check(node_metrics.collect(config, runner), config, node_metrics, runner)
-    metrics = node_metrics.collect(config)
-    text = metrics.render()
+    text = node_metrics.collect(config).render()
     if args.output:
         node_metrics.write_atomic(Path(args.output), text)
     else:

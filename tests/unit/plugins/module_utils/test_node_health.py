@@ -105,6 +105,14 @@ echo "$*" >> "$(dirname "$0")/calls"
 """
 
 
+def run_check(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """The installed program as slurmd runs it, with tmp_path's settings and library; its run's record."""
+    done = subprocess.run([sys.executable, "-S", str(COLLECTOR), "--config", str(tmp_path / "metrics.json"),
+                           "--lib", str(tmp_path / "lib"), "--slurm-health-check", *extra],
+                          capture_output=True, text=True, check=False, timeout=55)
+    return done, json.loads((tmp_path / "state" / "slurm_health.json").read_text())
+
+
 def health_check(tmp_path: Path, node_line: str, saved: str) -> tuple[subprocess.CompletedProcess[str], list[str],
                                                                      dict[str, Any]]:
     bin_dir = tmp_path / "bin"
@@ -117,12 +125,10 @@ def health_check(tmp_path: Path, node_line: str, saved: str) -> tuple[subprocess
     cfg = tmp_path / "metrics.json"
     cfg.write_text(json.dumps({"root": str(tmp_path), "state_dir": str(tmp_path / "state"), "expected_gpus": 4,
                                "scontrol": str(scontrol), "slurm_node_name": "slexp"}))
-    done = subprocess.run([sys.executable, "-S", str(COLLECTOR), "--config", str(cfg), "--lib",
-                           str(installed_lib(tmp_path) if not (tmp_path / "lib").exists() else tmp_path / "lib"),
-                           "--slurm-health-check", "--nvidia-smi-xml", saved],
-                          capture_output=True, text=True, check=False)
+    if not (tmp_path / "lib").exists():
+        installed_lib(tmp_path)
+    done, record = run_check(tmp_path, "--nvidia-smi-xml", saved)
     calls = (bin_dir / "calls").read_text().splitlines() if (bin_dir / "calls").exists() else []
-    record = json.loads((tmp_path / "state" / "slurm_health.json").read_text())
     return done, calls, record
 
 
@@ -154,10 +160,7 @@ def test_without_slurm_the_program_says_so(tmp_path: Path) -> None:
     health_check(tmp_path, "", FOUR)
     cfg = json.loads((tmp_path / "metrics.json").read_text())
     (tmp_path / "metrics.json").write_text(json.dumps(dict(cfg, scontrol="/nonexistent/scontrol")))
-    done = subprocess.run([sys.executable, "-S", str(COLLECTOR), "--config", str(tmp_path / "metrics.json"),
-                           "--lib", str(tmp_path / "lib"), "--slurm-health-check", "--nvidia-smi-xml", FOUR],
-                          capture_output=True, text=True, check=False)
-    record = json.loads((tmp_path / "state" / "slurm_health.json").read_text())
+    done, record = run_check(tmp_path, "--nvidia-smi-xml", FOUR)
     assert done.returncode == 1 and "scontrol show node slexp failed (rc 127)" in record["note"], record
 
 
@@ -168,10 +171,7 @@ def test_the_health_check_ignores_the_metrics_saved_output(tmp_path: Path) -> No
     (tmp_path / "metrics.json").write_text(json.dumps(dict(cfg, nvidia_smi_xml=ONE, nvidia_smi="/nonexistent/smi")))
     (tmp_path / "bin" / "node.txt").write_text((SLURM / "show_node_idle_22.05.8.txt").read_text())
     as_host(tmp_path, "container")
-    done = subprocess.run([sys.executable, "-S", str(COLLECTOR), "--config", str(tmp_path / "metrics.json"),
-                           "--lib", str(tmp_path / "lib"), "--slurm-health-check"],
-                          capture_output=True, text=True, check=False)
-    record = json.loads((tmp_path / "state" / "slurm_health.json").read_text())
+    done, record = run_check(tmp_path)
     assert done.returncode == 0 and record["verdict"] == "SKIP", record
     assert not (tmp_path / "bin" / "calls").exists()
 
@@ -187,9 +187,6 @@ def test_an_nvidia_smi_that_hangs_is_a_problem_not_a_killed_check(tmp_path: Path
     cfg = json.loads((tmp_path / "metrics.json").read_text())
     (tmp_path / "metrics.json").write_text(json.dumps(dict(cfg, nvidia_smi=str(hang), command_timeout=2)))
     (tmp_path / "bin" / "node.txt").write_text((SLURM / "show_node_idle_22.05.8.txt").read_text())
-    done = subprocess.run([sys.executable, "-S", str(COLLECTOR), "--config", str(tmp_path / "metrics.json"),
-                           "--lib", str(tmp_path / "lib"), "--slurm-health-check"],
-                          capture_output=True, text=True, check=False, timeout=55)
-    record = json.loads((tmp_path / "state" / "slurm_health.json").read_text())
+    done, record = run_check(tmp_path)
     assert done.returncode == 0 and record["verdict"] == "FAIL" and record["action"] == "drain", record
     assert "rc=124" in record["reason"] and "timed out after 2 seconds" in record["reason"], record
